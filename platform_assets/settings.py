@@ -1,0 +1,69 @@
+"""Run-time configuration from environment variables.
+
+Nothing in the package reads the environment at import time: code that needs settings calls
+``Settings.from_env()`` when it runs (a resource's setup, a CLI command), so tests and the
+Dagster daemon can point the same code at different places.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = ".platform"
+
+# Every variable the platform reads, with what it means; the README's table is generated from
+# this, so the two cannot disagree.
+ENVIRONMENT_VARIABLES: dict[str, str] = {
+    "PLATFORM_LANDING_DIR": "Landing zone: <dir>/<source>/<YYYY-MM-DD>/ with _manifest.json "
+    "(default .platform/landing)",
+    "PLATFORM_DATA_DIR": "Embedded storage: Parquet warehouse and SQLite import ledger "
+    "(default .platform/data)",
+    "PLATFORM_DATABASE_URL": "When set (postgresql://...), PostgreSQL holds the warehouse and the "
+    "ledger instead of the embedded default",
+    "PLATFORM_CONFIG_DIR": "Directory with the team's ownership, service-level and on-call YAML "
+    "(default: the files shipped in platform_assets/config)",
+    "DAGSTER_HOME": "The Dagster instance (dagster.yaml, run history); the Makefile uses "
+    ".platform/dagster_home",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    data_dir: Path
+    database_url: str | None = None
+    config_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("PLATFORM_DATA_DIR") or Path(DEFAULT_HOME) / "data")
+        landing_dir = Path(env.get("PLATFORM_LANDING_DIR") or Path(DEFAULT_HOME) / "landing")
+        config_dir = env.get("PLATFORM_CONFIG_DIR") or None
+        return cls(
+            landing_dir=landing_dir.absolute(),
+            data_dir=data_dir.absolute(),
+            database_url=env.get("PLATFORM_DATABASE_URL") or None,
+            config_dir=Path(config_dir).absolute() if config_dir else None,
+        )
+
+    @property
+    def backend(self) -> str:
+        return "postgres" if self.database_url else "embedded"
+
+    @property
+    def ledger_url(self) -> str:
+        if self.database_url:
+            return _sqlalchemy_url(self.database_url)
+        return f"sqlite:///{self.data_dir / 'ledger.sqlite'}"
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """Accept the libpq form users paste (postgresql://) and select the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
