@@ -1,0 +1,31 @@
+"""What every asset carries: owners from the team's config, a group per layer or report domain,
+layer/domain tags, and helpers shared by the asset modules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from platform_assets.partitions import window_dates
+from platform_assets.team import Team
+
+LAYER_GROUPS = {"sources": "sources", "raw": "raw", "staging": "staging"}
+
+
+def asset_attributes(name: str, *, layer: str, domain: str, team: Team) -> dict:
+    """group_name, owners and tags for an asset (reports are grouped by domain)."""
+    return {
+        "group_name": LAYER_GROUPS.get(layer, domain),
+        "owners": team.owners(name),
+        "tags": {"layer": layer, "domain": domain},
+    }
+
+
+def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The business dates this run materializes (one, or a range in a backfill)."""
+    return window_dates(context.partition_time_window)
+
+
+def counts_metadata(prefix: str, values: dict[str, int | float | None]) -> dict:
+    return {f"{prefix}{k}": v for k, v in values.items() if v is not None}

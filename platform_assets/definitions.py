@@ -1,0 +1,32 @@
+"""The one Definitions object of the code location, assembled here.
+
+Built lazily by ``@dg.definitions`` when Dagster loads the location, not at import: the team's
+configuration is read then, and nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from platform_assets import jobs
+from platform_assets.ingestion import assets as ingestion_assets
+from platform_assets.resources import PlatformResource
+from platform_assets.settings import Settings
+from platform_assets.staging import assets as staging_assets
+from platform_assets.team import load_team
+
+
+def build_definitions(config_dir=None, platform: PlatformResource | None = None) -> dg.Definitions:
+    """All definitions; ``platform`` overrides where data lives (tests, the demo)."""
+    team = load_team(config_dir)
+    return dg.Definitions.merge(
+        ingestion_assets.defs(team),
+        staging_assets.defs(team),
+        jobs.defs(),
+        dg.Definitions(resources={"platform": platform or PlatformResource()}),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env().config_dir)

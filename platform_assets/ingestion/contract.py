@@ -1,0 +1,264 @@
+"""File contracts: what each source's rows must look like, as pandera schemas.
+
+A source module declares its columns with the builders below (``text``, ``integer``,
+``decimal``, ``timestamp`` ...). Each builder makes a pandera column over the raw string value
+with a check whose message says what was expected ("expected an integer >= 1"), so a rejected
+row's reason reads "quantity: expected an integer >= 1, found '-2'". The same schema validates
+rows at import (row-level rejects) and backs the raw asset checks.
+
+Values stay strings exactly as received; staging parses them into types.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+from platform_assets.partitions import REPORTING_TZ
+
+Validator = Callable[[pd.Series], pd.Series]
+# ISO 4217 codes of currencies in circulation (a code outside this list is a typo, not a new
+# currency); case is not checked here, staging upper-cases.
+ISO_4217 = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD
+CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD
+GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT
+LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR
+NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP
+STN SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF
+YER ZAR ZMW ZWL
+""".split())
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    expected: str                 # "an integer >= 1": used in reject reasons and docs
+    validator: Validator          # True where a (non-null) value is valid
+    nullable: bool = False
+    description: str = ""
+    to_date: Callable[[pd.Series], pd.Series] | None = None  # value -> business date (NY)
+
+    def pandera_column(self) -> pa.Column:
+        return pa.Column(
+            None,
+            checks=[pa.Check(self.validator, error=f"expected {self.expected}", name=self.name)],
+            nullable=self.nullable,
+            required=True,
+            description=self.description or None,
+            title=self.expected,
+        )
+
+
+def _regex(pattern: str) -> Validator:
+    compiled = re.compile(pattern)
+    return lambda s: s.str.fullmatch(compiled.pattern).fillna(False).astype(bool)
+
+
+def _and(*validators: Validator) -> Validator:
+    def check(s: pd.Series) -> pd.Series:
+        ok = validators[0](s)
+        for v in validators[1:]:
+            if ok.any():
+                ok = ok & v(s.where(ok, None))
+        return ok
+
+    return check
+
+
+def text(name: str, *, nullable: bool = False, description: str = "") -> Field:
+    return Field(name, "a non-empty text", lambda s: (s.str.strip().str.len() > 0).fillna(False).astype(bool),
+                 nullable, description)
+
+
+def enum(name: str, values: tuple[str, ...], *, nullable: bool = False, description: str = "") -> Field:
+    allowed = list(values)
+    return Field(name, "one of " + "/".join(values), lambda s: s.isin(allowed).astype(bool), nullable, description)
+
+
+def _numeric_range(minimum: float | None, maximum: float | None, exclusive_min: bool) -> Validator:
+    def check(s: pd.Series) -> pd.Series:
+        v = pd.to_numeric(s, errors="coerce")
+        ok = v.notna()
+        if minimum is not None:
+            ok &= (v > minimum) if exclusive_min else (v >= minimum)
+        if maximum is not None:
+            ok &= v <= maximum
+        return ok.fillna(False).astype(bool)
+
+    return check
+
+
+def _bounds_text(kind: str, minimum: float | None, maximum: float | None, exclusive_min: bool) -> str:
+    parts = [kind]
+    if minimum is not None:
+        parts.append(f"{'>' if exclusive_min else '>='} {minimum:g}")
+    if maximum is not None:
+        parts.append(f"<= {maximum:g}")
+    return " ".join(parts)
+
+
+def integer(name: str, *, minimum: int | None = None, maximum: int | None = None, nullable: bool = False,
+            description: str = "") -> Field:
+    return Field(name, _bounds_text("an integer", minimum, maximum, False),
+                 _and(_regex(r"-?\d{1,15}"), _numeric_range(minimum, maximum, False)), nullable, description)
+
+
+def decimal(name: str, *, places: int = 2, minimum: float | None = None, exclusive_min: bool = False,
+            maximum: float | None = None, nullable: bool = False, description: str = "") -> Field:
+    return Field(
+        name, _bounds_text(f"a decimal with up to {places} places", minimum, maximum, exclusive_min),
+        _and(_regex(rf"-?\d{{1,13}}(\.\d{{1,{places}}})?"), _numeric_range(minimum, maximum, exclusive_min)),
+        nullable, description,
+    )
+
+
+def _parses(fmt: str | None, utc: bool = False) -> Validator:
+    def check(s: pd.Series) -> pd.Series:
+        if fmt is None:
+            parsed = pd.to_datetime(s, format="ISO8601", utc=utc, errors="coerce")
+        else:
+            parsed = pd.to_datetime(s, format=fmt, errors="coerce")
+        return parsed.notna().astype(bool)
+
+    return check
+
+
+def _date_of(fmt: str) -> Callable[[pd.Series], pd.Series]:
+    return lambda s: pd.to_datetime(s, format=fmt, errors="coerce").dt.date
+
+
+def _ny_date_of_timestamp(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s, format="ISO8601", utc=True, errors="coerce").dt.tz_convert(REPORTING_TZ).dt.date
+
+
+def date(name: str, *, fmt: str = "%Y-%m-%d", nullable: bool = False, description: str = "") -> Field:
+    shown = {"%Y-%m-%d": "YYYY-MM-DD", "%m/%d/%Y": "MM/DD/YYYY"}.get(fmt, fmt)
+    pattern = {"%Y-%m-%d": r"\d{4}-\d{2}-\d{2}", "%m/%d/%Y": r"\d{2}/\d{2}/\d{4}"}.get(fmt, r".+")
+    return Field(name, f"a date as {shown}", _and(_regex(pattern), _parses(fmt)), nullable, description,
+                 to_date=_date_of(fmt))
+
+
+TS_WITH_OFFSET = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})"
+TS_UTC = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|\+00:00)"
+
+
+def timestamp(name: str, *, utc_only: bool = False, nullable: bool = False, description: str = "") -> Field:
+    if utc_only:
+        return Field(name, "an ISO-8601 UTC timestamp (…Z)", _and(_regex(TS_UTC), _parses(None, utc=True)),
+                     nullable, description, to_date=_ny_date_of_timestamp)
+    return Field(name, "an ISO-8601 timestamp with a UTC offset", _and(_regex(TS_WITH_OFFSET), _parses(None, utc=True)),
+                 nullable, description, to_date=_ny_date_of_timestamp)
+
+
+def local_datetime(name: str, *, fmt: str = "%Y-%m-%d %H:%M:%S", description: str = "") -> Field:
+    """A wall-clock date and time without zone (as some ad platforms export their report day)."""
+    return Field(name, f"a date and time as {fmt.replace('%', '')}", _parses(fmt), False, description,
+                 to_date=_date_of(fmt))
+
+
+def currency(name: str = "currency", *, description: str = "ISO 4217 code") -> Field:
+    return Field(name, "an ISO 4217 currency code", lambda s: s.str.upper().isin(ISO_4217).fillna(False).astype(bool),
+                 False, description)
+
+
+def json_array(name: str, item_fields: tuple[Field, ...], *, description: str = "") -> Field:
+    """A JSON array (kept as its JSON text) of objects whose values follow ``item_fields``."""
+    names = [f.name for f in item_fields]
+
+    def check(s: pd.Series) -> pd.Series:
+        valid = []
+        for text_value in s.tolist():
+            try:
+                items = json.loads(text_value) if isinstance(text_value, str) else None
+            except ValueError:
+                items = None
+            ok = isinstance(items, list) and len(items) > 0 and all(
+                isinstance(i, dict) and all(k in i and i[k] is not None for k in names) for i in items)
+            valid.append(ok)
+        ok_mask = pd.Series(valid, index=s.index, dtype=bool)
+        if not ok_mask.any():
+            return ok_mask
+        # Check the items' values with the item fields, vectorized over all items.
+        lists = s[ok_mask].map(json.loads)
+        exploded = lists.explode()
+        for f in item_fields:
+            values = exploded.map(lambda i, k=f.name: i[k] if isinstance(i[k], str) else json.dumps(i[k]))
+            bad = ~f.validator(values.astype("string[pyarrow]"))
+            if bad.any():
+                ok_mask.loc[bad[bad].index.unique()] = False
+        return ok_mask
+
+    described = ", ".join(f"{f.name} ({f.expected})" for f in item_fields)
+    return Field(name, f"a non-empty JSON array of objects with {described}", check, False, description)
+
+
+@dataclass(frozen=True)
+class DateRule:
+    """How a row's business date is checked against the partition it was delivered for."""
+
+    column: str
+    relation: str = "equals"   # equals | not_after
+
+
+@dataclass(frozen=True)
+class SourceContract:
+    name: str
+    description: str
+    domain: str                       # sales, finance, reference, customers, marketing
+    format: str                       # csv | jsonl | json
+    files: str                        # regex every data file name matches
+    fields: tuple[Field, ...]
+    business_key: tuple[str, ...]
+    date_rule: DateRule | None = None
+    required_files: tuple[str, ...] = ()
+    max_reject_rate: float = 0.01
+    version: str = "1"
+    owners_pipeline: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.format not in ("csv", "jsonl", "json"):
+            raise ValueError(f"{self.name}: format must be csv, jsonl or json")
+        names = [f.name for f in self.fields]
+        for key in self.business_key:
+            if key not in names:
+                raise ValueError(f"{self.name}: business key {key!r} is not a declared column")
+        if self.date_rule and self.date_rule.column not in names:
+            raise ValueError(f"{self.name}: date rule column {self.date_rule.column!r} is not declared")
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    def matches(self, file_name: str) -> bool:
+        return re.fullmatch(self.files, file_name) is not None
+
+    def schema(self) -> pa.DataFrameSchema:
+        """The raw contract as a pandera schema (string values, checks per column)."""
+        return pa.DataFrameSchema(
+            {f.name: f.pandera_column() for f in self.fields},
+            name=f"raw_{self.name}",
+            description=self.description,
+            # Added columns are drift (a warning), not row errors; duplicates of the business
+            # key are expected in raw (re-sent rows) and removed in staging.
+            strict=False,
+            coerce=False,
+        )
+
+    def business_dates(self, frame: pd.DataFrame) -> pd.Series:
+        rule = self.date_rule
+        assert rule is not None
+        f = self.field(rule.column)
+        if f.to_date is None:
+            raise ValueError(f"{self.name}: column {rule.column} cannot give a business date")
+        return f.to_date(frame[rule.column])
+

@@ -1,0 +1,234 @@
+"""Read a delivered file into string columns, exactly as received, with row lineage.
+
+Every reader returns a ``ParsedFile``: a DataFrame of ``string[pyarrow]`` columns (empty values
+are null) plus ``_row`` (1-based data row) and ``_line`` (1-based physical line), the columns
+the file actually had (for drift), and the rows that could not be parsed at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.json as pjson
+
+STRING = pd.StringDtype("pyarrow")
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class Unparsed:
+    row_number: int
+    line_number: int | None
+    reason: str
+    record: str
+
+
+@dataclass
+class ParsedFile:
+    name: str
+    frame: pd.DataFrame
+    columns: list[str]
+    unparsed: list[Unparsed] = field(default_factory=list)
+    lines: LineIndex | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.frame) + len(self.unparsed)
+
+
+class LineIndex:
+    """Maps the n-th non-empty line of a file to its physical line and text."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        arr = np.frombuffer(data, dtype=np.uint8)
+        newlines = np.flatnonzero(arr == 10)
+        self.starts = np.concatenate([[0], newlines + 1])
+        self.ends = np.concatenate([newlines, [len(arr)]])
+        content_end = self.ends.copy()
+        has_cr = (content_end > self.starts) & (arr[np.maximum(content_end - 1, 0)] == 13) if len(arr) else content_end > 0
+        content_end = content_end - has_cr.astype(np.int64)
+        self.nonempty = np.flatnonzero(content_end > self.starts)  # 0-based physical line indices
+        self.content_end = content_end
+
+    def physical_line(self, nonempty_index: np.ndarray) -> np.ndarray:
+        """1-based physical line numbers of 0-based non-empty line indices."""
+        return self.nonempty[nonempty_index] + 1
+
+    def text(self, physical_line: int) -> str:
+        i = physical_line - 1
+        raw = self.data[self.starts[i]:self.content_end[i]]
+        if i == 0 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
+        return raw.decode("utf-8", errors="replace")
+
+
+def _strings(values: pa.ChunkedArray | pa.Array) -> pd.Series:
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    return pd.Series(values.to_pandas(types_mapper=lambda t: STRING), dtype=STRING)
+
+
+def read_csv(name: str, data: bytes) -> ParsedFile:
+    body = data[len(BOM):] if data.startswith(BOM) else data
+    first_line = body.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8")
+    header = next(csv.reader([first_line])) if first_line else []
+    header = [h.strip() for h in header]
+    bad: list[tuple[int, str, int, int]] = []
+
+    def on_invalid(row) -> str:
+        bad.append((row.number, row.text, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    lines = LineIndex(data)
+    if not header:
+        return ParsedFile(name, pd.DataFrame(), [], lines=lines)
+    table = pcsv.read_csv(
+        io.BytesIO(body),
+        read_options=pcsv.ReadOptions(use_threads=False, column_names=header, skip_rows=1),
+        parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
+        convert_options=pcsv.ConvertOptions(
+            column_types={h: pa.string() for h in header}, strings_can_be_null=True,
+            quoted_strings_can_be_null=True, null_values=[""],
+        ),
+    )
+    # pyarrow numbers records among non-empty lines, header included (use_threads=False).
+    bad_rows = {number - 1 for number, *_ in bad}
+    total = table.num_rows + len(bad)
+    rows = np.array([r for r in range(1, total + 1) if r not in bad_rows], dtype=np.int64) if bad else \
+        np.arange(1, total + 1, dtype=np.int64)
+    frame = pd.DataFrame({h: _strings(table.column(i)) for i, h in enumerate(header)})
+    frame["_row"] = rows.astype(np.int32)
+    frame["_line"] = _lines_for(lines, rows)
+    unparsed = []
+    for number, text, expected, actual in bad:
+        line = _lines_for(lines, np.array([number - 1]))[0]
+        unparsed.append(Unparsed(number - 1, int(line) if line > 0 else None,
+                                 f"row has {actual} fields, expected {expected}", text))
+    return ParsedFile(name, frame, header, unparsed, lines)
+
+
+def _lines_for(lines: LineIndex, data_rows: np.ndarray) -> np.ndarray:
+    """Physical line of data row k (1-based), given the header is the first non-empty line."""
+    if len(lines.nonempty) < len(data_rows) + 1 or len(data_rows) == 0:
+        out = np.zeros(len(data_rows), dtype=np.int32)
+        ok = data_rows < len(lines.nonempty)
+        out[ok] = lines.physical_line(data_rows[ok])
+        return out
+    return lines.physical_line(data_rows).astype(np.int32)
+
+
+def _stringify(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _records_frame(name: str, records: list[dict], rows: list[int], line_numbers: list[int | None],
+                   contract_columns: list[str], unparsed: list[Unparsed], lines: LineIndex | None) -> ParsedFile:
+    seen: dict[str, None] = {}
+    for rec in records:
+        for key in rec:
+            seen.setdefault(key, None)
+    columns = list(seen)
+    frame = pd.DataFrame({c: pd.Series([_stringify(r.get(c)) for r in records], dtype=STRING)
+                          for c in dict.fromkeys(contract_columns + columns) if c in seen})
+    frame["_row"] = np.array(rows, dtype=np.int32)
+    frame["_line"] = np.array([ln or 0 for ln in line_numbers], dtype=np.int32)
+    return ParsedFile(name, frame, columns, unparsed, lines)
+
+
+def read_jsonl(name: str, data: bytes, contract_columns: list[str]) -> ParsedFile:
+    lines = LineIndex(data)
+    fast = _read_jsonl_arrow(name, data, contract_columns, lines)
+    if fast is not None:
+        return fast
+    records, rows, line_numbers, unparsed = [], [], [], []
+    for k, idx in enumerate(lines.nonempty, start=1):
+        text = data[lines.starts[idx]:lines.content_end[idx]].decode("utf-8-sig", errors="replace")
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            unparsed.append(Unparsed(k, int(idx) + 1, f"not valid JSON ({exc.msg} at column {exc.colno})", text))
+            continue
+        if not isinstance(obj, dict):
+            unparsed.append(Unparsed(k, int(idx) + 1, "expected a JSON object", text))
+            continue
+        records.append(obj)
+        rows.append(k)
+        line_numbers.append(int(idx) + 1)
+    return _records_frame(name, records, rows, line_numbers, contract_columns, unparsed, lines)
+
+
+def _read_jsonl_arrow(name: str, data: bytes, contract_columns: list[str], lines: LineIndex) -> ParsedFile | None:
+    """Fast path for flat files whose contract values are all JSON strings; None to fall back."""
+    if not data.strip():
+        return ParsedFile(name, pd.DataFrame({"_row": np.array([], np.int32), "_line": np.array([], np.int32)}), [],
+                          lines=lines)
+    try:
+        table = pjson.read_json(io.BytesIO(data), parse_options=pjson.ParseOptions(
+            explicit_schema=pa.schema([(c, pa.string()) for c in contract_columns]),
+            unexpected_field_behavior="infer"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != len(lines.nonempty):
+        return None
+    # Which keys really occur: an explicit-schema column that is null throughout may be absent.
+    sample = [json.loads(data[lines.starts[i]:lines.content_end[i]]) for i in lines.nonempty[:200]]
+    present = {k for rec in sample for k in rec}
+    columns = [c for c in table.column_names if c in present or table.column(c).null_count < table.num_rows]
+    if any(not pa.types.is_string(table.schema.field(c).type) for c in columns if c not in contract_columns):
+        return None  # nested extras: let the careful path stringify them
+    frame = pd.DataFrame({c: _strings(table.column(c)) for c in columns})
+    frame["_row"] = np.arange(1, table.num_rows + 1, dtype=np.int32)
+    frame["_line"] = lines.physical_line(np.arange(table.num_rows)).astype(np.int32)
+    return ParsedFile(name, frame, columns, [], lines)
+
+
+def read_json_list(name: str, data: bytes, contract_columns: list[str]) -> ParsedFile:
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except ValueError as exc:
+        return ParsedFile(name, pd.DataFrame({"_row": np.array([], np.int32), "_line": np.array([], np.int32)}), [],
+                          [Unparsed(0, None, f"not valid JSON ({exc})", data[:500].decode("utf-8", "replace"))])
+    if not isinstance(value, list):
+        return ParsedFile(name, pd.DataFrame({"_row": np.array([], np.int32), "_line": np.array([], np.int32)}), [],
+                          [Unparsed(0, None, "expected a JSON list of objects", data[:500].decode("utf-8", "replace"))])
+    records, rows, unparsed = [], [], []
+    for k, obj in enumerate(value, start=1):
+        if isinstance(obj, dict):
+            records.append(obj)
+            rows.append(k)
+        else:
+            unparsed.append(Unparsed(k, None, "expected a JSON object", json.dumps(obj)))
+    return _records_frame(name, records, rows, [None] * len(records), contract_columns, unparsed, None)
+
+
+def read_file(name: str, data: bytes, fmt: str, contract_columns: list[str]) -> ParsedFile:
+    if fmt == "csv":
+        return read_csv(name, data)
+    if fmt == "jsonl":
+        return read_jsonl(name, data, contract_columns)
+    if fmt == "json":
+        return read_json_list(name, data, contract_columns)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def record_text(parsed: ParsedFile, row_frame: pd.Series) -> str:
+    """The row as received: its line for line-based files, else its values as JSON."""
+    line = int(row_frame.get("_line", 0) or 0)
+    if parsed.lines is not None and line > 0:
+        return parsed.lines.text(line)
+    values = {k: (None if pd.isna(v) else v) for k, v in row_frame.items() if not str(k).startswith("_")}
+    return json.dumps(values)

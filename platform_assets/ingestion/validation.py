@@ -1,0 +1,137 @@
+"""Row-level validation of a delivery against its contract, and schema-drift detection.
+
+Plain pandas and pandera, no Dagster: the importer calls these, and so do the raw asset checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.errors as pa_errors
+
+from platform_assets.ingestion.contract import SourceContract
+
+# A required column whose values mostly fail their type changed type upstream: that is a
+# breaking schema change, not a batch of bad rows.
+RETYPED_SHARE = 0.5
+RETYPED_MIN_VALUES = 20
+
+
+@dataclass
+class Drift:
+    added: list[str] = field(default_factory=list)
+    missing: dict[str, list[str]] = field(default_factory=dict)   # column -> files missing it
+    retyped: dict[str, str] = field(default_factory=dict)         # column -> what was found
+
+    @property
+    def breaking(self) -> bool:
+        return bool(self.missing or self.retyped)
+
+    def as_dict(self) -> dict:
+        out: dict = {}
+        if self.added:
+            out["added"] = self.added
+        if self.missing:
+            out["missing"] = self.missing
+        if self.retyped:
+            out["retyped"] = self.retyped
+        return out
+
+    def describe(self) -> str:
+        parts = []
+        if self.missing:
+            cols = ", ".join(f"{c} (missing from {', '.join(files)})" for c, files in self.missing.items())
+            parts.append(f"required column(s) missing: {cols}")
+        if self.retyped:
+            parts.append("column(s) changed type: " + "; ".join(f"{c}: {why}" for c, why in self.retyped.items()))
+        if self.added:
+            hint = " (renamed upstream?)" if self.missing else ""
+            parts.append(f"new column(s){hint}: {', '.join(self.added)}")
+        return "; ".join(parts)
+
+
+def detect_drift(contract: SourceContract, file_columns: dict[str, list[str]], file_rows: dict[str, int]) -> Drift:
+    drift = Drift()
+    declared = set(contract.columns)
+    added: dict[str, None] = {}
+    for file_name, columns in file_columns.items():
+        for c in columns:
+            if c not in declared and not c.startswith("_"):
+                added.setdefault(c, None)
+        if contract.format != "csv" and file_rows.get(file_name, 0) == 0:
+            continue  # an empty JSON file shows no keys: nothing to judge
+        present = set(columns)
+        for f in contract.fields:
+            if f.name not in present and not (f.nullable and contract.format != "csv"):
+                drift.missing.setdefault(f.name, []).append(file_name)
+    drift.added = list(added)
+    return drift
+
+
+@dataclass
+class RowValidation:
+    valid: np.ndarray                     # bool per row of the frame
+    reasons: dict[int, list[str]]         # row position -> reasons
+    columns: dict[int, list[str]]         # row position -> failing columns
+    retyped: dict[str, str]
+
+
+def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: dt.date) -> RowValidation:
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    reasons: dict[int, list[str]] = {}
+    failing_cols: dict[int, list[str]] = {}
+    per_column_failures: dict[str, int] = {}
+    examples: dict[str, str] = {}
+
+    def add(pos: int, column: str, reason: str) -> None:
+        reasons.setdefault(pos, []).append(reason)
+        failing_cols.setdefault(pos, []).append(column)
+
+    present = [c for c in contract.columns if c in frame.columns]
+    if n and present:
+        schema = contract.schema()
+        schema = schema.remove_columns([c for c in contract.columns if c not in frame.columns])
+        try:
+            schema.validate(frame[present], lazy=True)
+        except pa_errors.SchemaErrors as exc:
+            cases = exc.failure_cases
+            cases = cases[cases["index"].notna()]
+            for column, check, value, index in zip(cases["column"], cases["check"], cases["failure_case"],
+                                                   cases["index"]):
+                pos = int(index)
+                if check == "not_nullable":
+                    add(pos, column, f"{column}: required value is missing")
+                    continue
+                add(pos, column, f"{column}: {check}, found {value!r}")
+                per_column_failures[column] = per_column_failures.get(column, 0) + 1
+                examples.setdefault(column, str(value))
+
+    if n and contract.date_rule and contract.date_rule.column in frame.columns:
+        rule = contract.date_rule
+        dates = contract.business_dates(frame)
+        known = dates.notna()
+        if rule.relation == "equals":
+            wrong = known & (dates != business_date)
+            verb = "is not the delivery's business date"
+        else:
+            wrong = known & (dates > business_date)
+            verb = "is after the delivery's business date"
+        for pos in np.flatnonzero(wrong.to_numpy()):
+            tz_note = " (New York)" if contract.field(rule.column).expected.startswith("an ISO-8601") else ""
+            add(int(pos), rule.column, f"{rule.column}: business date {dates.iloc[pos]}{tz_note} {verb} {business_date}")
+
+    retyped = {}
+    for column, failures in per_column_failures.items():
+        non_null = int(frame[column].notna().sum())
+        if non_null >= RETYPED_MIN_VALUES and failures / non_null > RETYPED_SHARE:
+            expected = contract.field(column).expected
+            retyped[column] = (f"{failures / non_null:.0%} of {non_null:,} values are not {expected} "
+                               f"(e.g. {examples[column]!r})")
+    valid = np.ones(n, dtype=bool)
+    if reasons:
+        valid[np.fromiter(reasons.keys(), dtype=np.int64)] = False
+    return RowValidation(valid, reasons, failing_cols, retyped)

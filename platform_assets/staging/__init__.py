@@ -1,0 +1,1 @@
+"""Staging: typed, cleaned, deduplicated rows in USD, one table per business entity."""

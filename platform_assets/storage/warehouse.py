@@ -1,0 +1,89 @@
+"""The warehouse interface every asset reads and writes through.
+
+A table belongs to a layer (raw, staging, reports) and is partitioned by ``business_date``.
+Writes replace whole partitions: every date in the written window is replaced by exactly the
+rows given for it (none -> an empty partition), atomically per backend, so re-running any
+materialization or backfill is safe.
+
+In DataFrames, ``business_date`` is ``datetime64[ns]`` (midnight); the backends store a DATE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from platform_assets.partitions import PARTITION_COLUMN
+from platform_assets.settings import Settings
+
+LAYERS = ("raw", "staging", "reports")
+
+
+@dataclass(frozen=True)
+class Table:
+    layer: str
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.layer not in LAYERS:
+            raise ValueError(f"layer must be one of {LAYERS}, got {self.layer!r}")
+
+    def __str__(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    rows: int
+    dates: list[dt.date]
+
+
+class Warehouse(ABC):
+    backend: str
+
+    @abstractmethod
+    def replace(self, table: Table, frame: pd.DataFrame, dates: Sequence[dt.date]) -> WriteResult:
+        """Replace the partitions ``dates`` of ``table`` with ``frame``'s rows."""
+
+    @abstractmethod
+    def read(self, table: Table, start: dt.date, end: dt.date, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Rows with start <= business_date <= end (an empty frame if none exist)."""
+
+    @abstractmethod
+    def dates(self, table: Table) -> list[dt.date]:
+        """Business dates with a written partition (possibly empty), ascending."""
+
+    @abstractmethod
+    def row_counts(self, table: Table, start: dt.date, end: dt.date) -> dict[dt.date, int]:
+        """Rows per written partition in the window."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    @staticmethod
+    def check_frame(table: Table, frame: pd.DataFrame, dates: Sequence[dt.date]) -> None:
+        if PARTITION_COLUMN not in frame.columns:
+            raise ValueError(f"{table}: frame has no {PARTITION_COLUMN!r} column")
+        if not len(dates):
+            raise ValueError(f"{table}: no partitions to write")
+        present = set(pd.to_datetime(frame[PARTITION_COLUMN]).dt.date.unique())
+        outside = sorted(present - set(dates))
+        if outside:
+            raise ValueError(
+                f"{table}: rows for {outside[:3]} fall outside the partitions being written "
+                f"({min(dates)}..{max(dates)})"
+            )
+
+
+def open_warehouse(settings: Settings) -> Warehouse:
+    if settings.database_url:
+        from platform_assets.storage.postgres import PostgresWarehouse
+
+        return PostgresWarehouse(settings.database_url)
+    from platform_assets.storage.parquet import ParquetWarehouse
+
+    return ParquetWarehouse(settings.data_dir / "warehouse")
