@@ -18,6 +18,12 @@ from platform_assets.resources import PlatformResource
 from platform_assets.team import Team
 
 
+class ImportConfig(dg.Config):
+    """Run configuration of a raw asset."""
+
+    force: bool = False  # re-import even if the same files are already published (reprocess)
+
+
 def source_spec(source: Source, team: Team) -> dg.AssetSpec:
     c = source.contract
     return dg.AssetSpec(
@@ -85,11 +91,12 @@ def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
         metadata={"dagster/column_schema": raw_column_schema(source), "max_reject_rate": c.max_reject_rate},
         **asset_attributes(f"raw_{c.name}", layer="raw", domain=c.domain, team=team),
     )
-    def raw_asset(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    def raw_asset(context: dg.AssetExecutionContext, config: ImportConfig,
+                  platform: PlatformResource) -> dg.MaterializeResult:
         importer = platform.importer()
         results = []
         for day in partition_dates(context):
-            result = importer.import_day(c.name, day, trigger=f"dagster run {context.run_id}")
+            result = importer.import_day(c.name, day, trigger=f"dagster run {context.run_id}", force=config.force)
             context.log.info(result.summary())
             if result.failed:
                 raise dg.Failure(description=result.batch.message or result.summary(),

@@ -84,7 +84,11 @@ def effective_fx_rates(raw_window: pd.DataFrame, day: dt.date) -> pd.DataFrame:
         "usd_per_unit_e8": rate_units(raw_window["usd_per_unit"]),
         "delivered": pd.to_datetime(raw_window[PARTITION_COLUMN]),
     })
-    frame = frame[frame["rate_date"] <= pd.Timestamp(day)]
+    frame = frame[(frame["rate_date"] <= pd.Timestamp(day)) & (frame["currency"] != "USD")]
+    # USD is the reporting currency: its rate is 1 by definition, never a fallback.
+    usd = pd.DataFrame({"currency": ["USD"], "rate_date": [pd.Timestamp(day)], "usd_per_unit_e8": [10**8],
+                        "delivered": [pd.Timestamp(day)]})
+    frame = pd.concat([frame, usd], ignore_index=True)
     # Latest rate_date wins; for the same rate_date, the latest delivery (a correction) wins.
     frame = frame.sort_values(["currency", "rate_date", "delivered"]).groupby("currency", as_index=False).last()
     frame["age_days"] = (pd.Timestamp(day) - frame["rate_date"]).dt.days.astype(np.int64)

@@ -1,0 +1,41 @@
+# Two commands from a fresh clone: `make demo` (sample data, every asset, a summary) and
+# `make test`. Both create the virtual environment in .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Where the embedded default keeps everything; override any of these in the environment.
+export PLATFORM_HOME ?= $(CURDIR)/.platform
+export DAGSTER_HOME ?= $(PLATFORM_HOME)/dagster_home
+export PLATFORM_LANDING_DIR ?= $(PLATFORM_HOME)/landing
+export PLATFORM_DATA_DIR ?= $(PLATFORM_HOME)/data
+
+.PHONY: install demo test dev bench home clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+home:
+	@mkdir -p "$(DAGSTER_HOME)" "$(PLATFORM_LANDING_DIR)" "$(PLATFORM_DATA_DIR)"
+	@cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+
+demo: install home
+	$(BIN)/platform-assets demo
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+dev: install home
+	$(BIN)/dagster dev -h 127.0.0.1 -p $${PORT:-3000}
+
+bench: install
+	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY),)
+
+clean:
+	rm -rf "$(PLATFORM_HOME)"
