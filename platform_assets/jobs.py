@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from platform_assets.partitions import DAILY_PARTITIONS
 
 DAILY_JOB = "daily_platform"
 
 daily_job = dg.define_asset_job(
     DAILY_JOB,
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups("sources"),
-    partitions_def=DAILY_PARTITIONS,
     description="Every raw, staging and report asset for one business date (or a range in a backfill).",
 )
 

@@ -60,12 +60,21 @@ class Team:
         return self.people[ref].owner
 
     def pipeline_for(self, asset_name: str) -> Pipeline:
-        matches = [p for p in self.pipelines.values() if p.matches(asset_name)]
-        if len(matches) != 1:
-            found = ", ".join(p.name for p in matches) or "none"
-            raise ValueError(f"asset {asset_name!r} must belong to exactly one pipeline in "
-                             f"{self.config_dir / 'team.yaml'}; found: {found}")
-        return matches[0]
+        """The pipeline naming the asset exactly, else the one with the most specific pattern."""
+        exact = [p for p in self.pipelines.values() if asset_name in p.asset_patterns]
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            raise ValueError(f"asset {asset_name!r} is listed by several pipelines in "
+                             f"{self.config_dir / 'team.yaml'}: {', '.join(p.name for p in exact)}")
+        scored = sorted(((max(len(x) for x in p.asset_patterns if fnmatch.fnmatchcase(asset_name, x)), p)
+                         for p in self.pipelines.values() if p.matches(asset_name)), key=lambda sp: -sp[0])
+        if not scored:
+            raise ValueError(f"asset {asset_name!r} belongs to no pipeline in {self.config_dir / 'team.yaml'}")
+        if len(scored) > 1 and scored[0][0] == scored[1][0]:
+            raise ValueError(f"asset {asset_name!r} matches equally specific patterns of "
+                             f"{scored[0][1].name} and {scored[1][1].name} in {self.config_dir / 'team.yaml'}")
+        return scored[0][1]
 
     def owners(self, asset_name: str) -> list[str]:
         p = self.pipeline_for(asset_name)

@@ -55,6 +55,7 @@ class Delivery:
     note: str = ""
     superseded: bool = False
     manifest_files: list[D.GeneratedFile] | None = None  # what the manifest promises, if different
+    exported_at: dt.datetime | None = None                # a re-sent old export keeps its original time
 
 
 def _arrival(d: D.Day, source: str, hours: float, jitter: int, index: int) -> dt.datetime:
@@ -106,6 +107,10 @@ def deliveries_for(d: D.Day, source: str, index: int) -> list[Delivery]:
             return [Delivery(files, when),
                     Delivery(files, when + dt.timedelta(minutes=45), kind="resend", note="same files sent again")]
         return [Delivery(files, when)]
+    if source == "products" and d.on(plan.stale_products_days):
+        as_of = D.products_snapshot_day(d)
+        original = _arrival(d.at(as_of), source, hours, jitter, index) - dt.timedelta(minutes=2)
+        return [Delivery(builder(d), when, note=f"stale snapshot re-sent (exported {as_of})", exported_at=original)]
     return [Delivery(builder(d), when)]
 
 
@@ -165,7 +170,7 @@ def generate(landing: Path, start: dt.date, days: int, scale: str = "small", see
                 continue
             deliveries = deliveries_for(d, source, index)
             for n, delivery in enumerate(deliveries, start=1):
-                exported_at = delivery.arrives_at - dt.timedelta(minutes=2)
+                exported_at = delivery.exported_at or delivery.arrives_at - dt.timedelta(minutes=2)
                 if delivery.superseded:
                     rel = Path("_superseded") / source / day.isoformat() / f"delivery-{n}"
                 else:

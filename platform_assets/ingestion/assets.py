@@ -96,7 +96,7 @@ def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
         importer = platform.importer()
         results = []
         for day in partition_dates(context):
-            result = importer.import_day(c.name, day, trigger=f"dagster run {context.run_id}", force=config.force)
+            result = importer.import_day(c.name, day, trigger=f"dagster run {context.run.run_id}", force=config.force)
             context.log.info(result.summary())
             if result.failed:
                 raise dg.Failure(description=result.batch.message or result.summary(),

@@ -1,0 +1,90 @@
+"""Shared fixtures: generated landing zones (session-scoped) and a fresh platform per test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from platform_assets.generator import generate
+from platform_assets.resources import PlatformResource
+
+# A Monday; the default mess plan's defects fall on documented days counted from here.
+START = dt.date(2024, 3, 4)
+DAYS = 14
+SEED = 7
+
+
+def day(index: int) -> dt.date:
+    return START + dt.timedelta(days=index)
+
+
+@pytest.fixture(scope="session")
+def landing_default(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("landing_default")
+    generate(path, START, DAYS, scale="small", seed=SEED, mess="default")
+    return path
+
+
+@pytest.fixture(scope="session")
+def landing_clean(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("landing_clean")
+    generate(path, START, DAYS, scale="small", seed=SEED, mess="none")
+    return path
+
+
+@pytest.fixture
+def platform(tmp_path, landing_default) -> PlatformResource:
+    return PlatformResource(landing_dir=str(landing_default), data_dir=str(tmp_path / "data"))
+
+
+@pytest.fixture
+def importer(platform):
+    imp = platform.importer()
+    yield imp
+    imp.ledger.close()
+
+
+@pytest.fixture
+def private_landing(tmp_path, landing_default):
+    """A landing zone of the test's own, to change files in: copy(source, day_index[, from_path])."""
+    root = tmp_path / "landing"
+
+    def copy(source: str, index: int, from_path: Path | None = None) -> Path:
+        target = root / source / day(index).isoformat()
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(from_path or (landing_default / source / day(index).isoformat()), target)
+        return target
+
+    copy.root = root
+    return copy
+
+
+@pytest.fixture
+def private_importer(tmp_path, private_landing):
+    from platform_assets.ingestion.framework import Importer
+
+    platform = PlatformResource(landing_dir=str(private_landing.root), data_dir=str(tmp_path / "data"))
+    imp = Importer(private_landing.root, platform.warehouse(), platform.ledger())
+    yield imp
+    imp.ledger.close()
+
+
+def rewrite_manifest(folder: Path) -> None:
+    """Recompute a delivery's manifest after a test changed its files (an upstream re-export)."""
+    import hashlib
+    import json
+
+    from platform_assets.ingestion.manifest import count_rows
+
+    manifest_path = folder / "_manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    fmt = {"csv": "csv", "jsonl": "jsonl", "json": "json"}
+    for f in manifest["files"]:
+        data = (folder / f["name"]).read_bytes()
+        f["sha256"] = hashlib.sha256(data).hexdigest()
+        f["rows"] = count_rows(data, fmt[f["name"].rsplit(".", 1)[1]])
+    manifest_path.write_text(json.dumps(manifest))

@@ -1,0 +1,44 @@
+"""The command line: generate, reprocess, batches, rejects (click's runner, real files)."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from platform_assets.cli import main
+from platform_assets_tests.conftest import START
+
+
+def test_generate_then_reprocess_and_inspect_the_ledger(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLATFORM_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("PLATFORM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    runner = CliRunner()
+    out = runner.invoke(main, ["generate", "--start", START.isoformat(), "--days", "1"])
+    assert out.exit_code == 0, out.output
+    assert "pos_transactions" in out.output and "rows" in out.output
+    out = runner.invoke(main, ["reprocess", "--source", "pos_transactions", "--date", START.isoformat()])
+    assert out.exit_code == 0, out.output
+    assert "first import of pos_transactions" in out.output
+    out = runner.invoke(main, ["batches", "--source", "pos_transactions"])
+    assert "partially_succeeded" in out.output
+    batch_prefix = out.output.split()[2]
+    out = runner.invoke(main, ["reprocess", "--batch", batch_prefix])
+    assert out.exit_code == 0 and "files: unchanged (same checksums)" in out.output
+    out = runner.invoke(main, ["rejects", "--source", "pos_transactions", "--date", START.isoformat(), "--limit", "1"])
+    assert out.exit_code == 0 and "× quantity: expected an integer >= 1" in out.output
+    out = runner.invoke(main, ["rejects", "--batch", batch_prefix, "--format", "csv", "--limit", "3"])
+    assert out.output.splitlines()[0] == "batch_id,file,row_number,line_number,columns,reason,record"
+    # The run is recorded on the DAGSTER_HOME instance (what the UI shows).
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        assert len(instance.get_runs()) == 2
+
+
+def test_clear_errors_and_nonzero_exit():
+    runner = CliRunner()
+    out = runner.invoke(main, ["reprocess", "--source", "nope", "--date", "2024-03-01"])
+    assert out.exit_code != 0 and "unknown source 'nope'" in out.output
+    out = runner.invoke(main, ["generate", "--start", "2024-13-01"])
+    assert out.exit_code != 0 and "expected a date as YYYY-MM-DD" in out.output

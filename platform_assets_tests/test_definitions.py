@@ -1,0 +1,58 @@
+"""Snapshot of every asset spec, so no owner, group, partitioning or SLA changes by accident.
+
+After an intended change: ``UPDATE_SNAPSHOTS=1 .venv/bin/pytest platform_assets_tests/test_definitions.py``
+and commit the new snapshot with the change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from platform_assets.definitions import build_definitions
+from platform_assets.team import load_team
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_specs.json"
+
+
+def describe_specs() -> dict:
+    graph = build_definitions().resolve_asset_graph()
+    out = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        partitions = node.partitions_def
+        out[key.to_user_string()] = {
+            "deps": sorted(p.to_user_string() for p in node.parent_keys),
+            "group": node.group_name,
+            "owners": list(node.owners),
+            "kinds": sorted(node.kinds),
+            "tags": {k: v for k, v in sorted(node.tags.items()) if not k.startswith("dagster/kind/")},
+            "code_version": node.code_version,
+            "materializable": node.is_materializable,
+            "partitions": None if partitions is None else {
+                "start": partitions.start.isoformat(), "timezone": partitions.timezone, "cron": partitions.cron_schedule},
+            "freshness_policy": repr(node.freshness_policy) if getattr(node, "freshness_policy", None) else None,
+            "checks": sorted(c.name for c in node.check_keys) if hasattr(node, "check_keys") else [],
+            "has_description": bool(node.description),
+        }
+    return out
+
+
+def test_asset_specs_match_the_snapshot():
+    current = describe_specs()
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    expected = json.loads(SNAPSHOT.read_text())
+    changed = sorted(k for k in set(current) | set(expected) if current.get(k) != expected.get(k))
+    assert not changed, f"asset specs changed for {changed}; if intended, re-run with UPDATE_SNAPSHOTS=1"
+
+
+def test_every_asset_has_owners_description_group_and_is_claimed_by_name():
+    team = load_team()
+    for name, spec in describe_specs().items():
+        assert len(spec["owners"]) == 2, name
+        assert spec["has_description"], name
+        assert spec["group"], name
+        assert team.pipeline_for(name).name != "unassigned", f"{name} is only owned by the catch-all"
+        assert spec["partitions"] and spec["partitions"]["timezone"] == "America/New_York", name

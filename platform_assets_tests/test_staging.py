@@ -1,0 +1,152 @@
+"""Staging transforms on three-row frames, with hand-computed expectations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from platform_assets.staging import transforms as T
+
+D = dt.date(2024, 3, 6)
+S = pd.StringDtype("pyarrow")
+
+
+def frame(rows: list[dict], file: str = "f.csv") -> pd.DataFrame:
+    df = pd.DataFrame(rows).astype(S)
+    df["_file"] = file
+    df["_row"] = np.arange(1, len(df) + 1, dtype=np.int32)
+    df["_batch_id"] = "b1"
+    df["business_date"] = pd.Timestamp(D)
+    return df
+
+
+def fx(rates: dict[str, tuple[str, str, str]]) -> pd.DataFrame:
+    """rates: currency -> (rate_date, usd_per_unit, delivered)"""
+    raw = pd.DataFrame([{"rate_date": r, "currency": c, "usd_per_unit": u, "business_date": pd.Timestamp(dl)}
+                        for c, (r, u, dl) in rates.items()])
+    return T.effective_fx_rates(raw.astype({"rate_date": S, "currency": S, "usd_per_unit": S}), D)
+
+
+RATES = fx({"EUR": ("2024-03-06", "1.10000000", "2024-03-06"), "JPY": ("2024-03-06", "0.00670000", "2024-03-06")})
+
+
+def test_fx_missing_rate_falls_back_to_the_latest_earlier_one_and_says_so():
+    raw = pd.DataFrame([
+        {"rate_date": "2024-03-05", "currency": "GBP", "usd_per_unit": "1.25", "business_date": pd.Timestamp("2024-03-05")},
+        {"rate_date": "2024-03-06", "currency": "EUR", "usd_per_unit": "1.10", "business_date": pd.Timestamp("2024-03-06")},
+        {"rate_date": "2024-03-04", "currency": "GBP", "usd_per_unit": "1.20", "business_date": pd.Timestamp("2024-03-04")},
+        {"rate_date": "2024-03-07", "currency": "GBP", "usd_per_unit": "9.99", "business_date": pd.Timestamp("2024-03-06")},
+    ]).astype({"rate_date": S, "currency": S, "usd_per_unit": S})
+    rates = T.effective_fx_rates(raw, D).set_index("currency")
+    assert rates.loc["GBP", "usd_per_unit_e8"] == 125_000_000, "latest on or before the date, not the future row"
+    assert bool(rates.loc["GBP", "is_fallback"]) and rates.loc["GBP", "age_days"] == 1
+    assert not bool(rates.loc["EUR", "is_fallback"])
+    assert rates.loc["USD", "usd_per_unit_e8"] == 10**8 and not bool(rates.loc["USD", "is_fallback"])
+
+
+def test_fx_correction_of_the_same_rate_date_wins():
+    rates = fx({"EUR": ("2024-03-05", "1.10", "2024-03-05")})
+    raw = pd.DataFrame([
+        {"rate_date": "2024-03-05", "currency": "EUR", "usd_per_unit": "1.10", "business_date": pd.Timestamp("2024-03-05")},
+        {"rate_date": "2024-03-05", "currency": "eur", "usd_per_unit": "1.11", "business_date": pd.Timestamp("2024-03-06")},
+    ]).astype({"rate_date": S, "currency": S, "usd_per_unit": S})
+    assert T.effective_fx_rates(raw, D).set_index("currency").loc["EUR", "usd_per_unit_e8"] == 111_000_000
+    del rates
+
+
+def test_missing_rate_names_the_currency():
+    with pytest.raises(T.MissingRate, match="no FX rate for CHF on or before 2024-03-06"):
+        T.rates_for(pd.Series(["EUR", "chf"], dtype=S), RATES, "stg_pos_lines", D)
+
+
+def pos_row(**kw):
+    base = {"transaction_id": "T1", "store_id": "S1", "region": "EMEA", "register_id": "R1",
+            "business_date": "2024-03-06", "transacted_at": "2024-03-06T10:00:00+01:00", "transaction_type": "sale",
+            "sku": "A", "quantity": "2", "unit_price": "10.05", "discount_amount": "1.00", "tax_amount": "3.81",
+            "currency": "EUR", "payment_method": "card", "customer_id": ""}
+    base.update(kw)
+    return base
+
+
+def test_pos_lines_dedupe_normalize_and_convert():
+    raw = frame([
+        pos_row(),
+        pos_row(),                                                  # re-sent: identical
+        pos_row(sku="B", currency="eur", quantity="1", unit_price="0.15", discount_amount="0.00",
+                customer_id="C9"),                                  # lowercase currency
+        pos_row(transaction_id="T2", transaction_type="refund", unit_price="5.00", discount_amount="0.50"),
+    ])
+    out, stats = T.pos_lines(raw, RATES, D)
+    assert stats.exact_duplicates == 1 and stats.rows_out == 3
+    a = out[out["sku"] == "A"].iloc[0]
+    # 2 x 10.05 = 20.10 EUR x 1.1 = 22.11 USD; discount 1.00 -> 1.10; net 19.10 -> 21.01
+    assert (a["line_amount_usd_cents"], a["discount_usd_cents"], a["net_amount_usd_cents"]) == (2211, 110, 2101)
+    assert pd.isna(a["customer_id"]), "walk-in sale: no customer"
+    b = out[out["sku"] == "B"].iloc[0]
+    assert b["currency"] == "EUR" and b["line_amount_usd_cents"] == 16  # 0.165 -> half to even: 0.16
+    refund = out[out["transaction_id"] == "T2"].iloc[0]
+    assert refund["net_amount_usd_cents"] == 1045  # (2 x 5.00 - 0.50) x 1.1 = 10.45
+    assert out["transacted_at"].iloc[0] == pd.Timestamp("2024-03-06T09:00:00Z")
+
+
+def test_conflicting_duplicates_keep_the_last_delivered_and_are_counted():
+    raw = frame([pos_row(quantity="1"), pos_row(quantity="3")])
+    out, stats = T.pos_lines(raw, RATES, D)
+    assert stats.conflicting_duplicates == 1 and out["quantity"].tolist() == [3]
+
+
+def order(order_id, status="completed", lines=None, currency="EUR", **kw):
+    row = {"order_id": order_id, "customer_id": "C1", "channel": "web", "ordered_at": "2024-03-06T15:00:00Z",
+           "status": status, "currency": currency, "tax_amount": "1.00", "shipping_amount": "5.99",
+           "lines": json.dumps(lines or [{"sku": "A", "quantity": 2, "unit_price": "10.00", "discount_amount": "1.00"}])}
+    row.update(kw)
+    return row
+
+
+def test_orders_explode_lines_and_total_in_usd():
+    raw = frame([order("O1", lines=[{"sku": "A", "quantity": 2, "unit_price": "10.00", "discount_amount": "1.00"},
+                                    {"sku": "B", "quantity": 1, "unit_price": "3.33", "discount_amount": "0.00"}]),
+                 order("O1"), order("O2", status="cancelled")], file="orders.jsonl")
+    orders, lines, stats = T.orders(raw, RATES, D)
+    assert stats.conflicting_duplicates == 1  # O1 re-sent with different lines: the last one wins
+    o1 = orders.set_index("order_id").loc["O1"]
+    assert (o1["gross_usd_cents"], o1["discount_usd_cents"], o1["line_count"], o1["units"]) == (2200, 110, 1, 2)
+    assert o1["shipping_usd_cents"] == 659 and o1["tax_usd_cents"] == 110  # 5.99 x 1.1 = 6.589 -> 6.59
+    assert lines["order_id"].tolist() == ["O1", "O2"] and lines["status"].tolist() == ["completed", "cancelled"]
+
+
+def test_first_orders_exclude_customers_seen_before():
+    orders = pd.DataFrame({
+        "order_id": ["O1", "O2", "O3", "O4"], "customer_id": ["C1", "C1", "C2", "C3"],
+        "status": ["completed", "completed", "completed", "cancelled"], "channel": ["web", "app", "web", "web"],
+        "ordered_at": pd.to_datetime(["2024-03-06T12:00Z", "2024-03-06T10:00Z", "2024-03-06T11:00Z",
+                                      "2024-03-06T09:00Z"])})
+    out = T.first_orders(orders, pd.Series(["C2"]), D)
+    assert out[["customer_id", "first_order_id"]].values.tolist() == [["C1", "O2"]]
+
+
+def test_active_users_count_sessions_and_events_per_platform():
+    events = pd.DataFrame({"user_id": ["U1", "U1", "U1", "U2"], "platform": ["ios", "ios", "web", "ios"],
+                           "session_id": ["S1", "S1", "S2", "S3"], "event_id": ["E1", "E2", "E3", "E4"]})
+    out = T.active_users(events, D).sort_values(["user_id", "platform"])
+    assert out[["user_id", "platform", "sessions", "events"]].values.tolist() == [
+        ["U1", "ios", 1, 2], ["U1", "web", 1, 1], ["U2", "ios", 1, 1]]
+
+
+def test_marketing_platforms_normalize_into_common_tables():
+    from platform_assets.ingestion import registry
+
+    raw = {
+        "pinterest_ads": frame([{"DATE": "2024-03-06", "CAMPAIGN_ID": "P1", "SPEND_IN_MICRO_DOLLAR": "1234565000",
+                                 "IMPRESSION_1": "10", "CLICKTHROUGH_1": "2", "TOTAL_CONVERSIONS": "1"}]),
+        "yotpo": frame([{"review_id": "R1", "sku": "A", "rating": "4", "created_at": "2024-03-06T12:00:00Z"},
+                        {"review_id": "R2", "sku": "B", "rating": "2", "created_at": "2024-03-06T13:00:00Z"}]),
+    }
+    normalized = {name: (registry.get(name).channel, registry.get(name).normalize(df)) for name, df in raw.items()}
+    spend, engagement = T.marketing(normalized, RATES, D)
+    assert spend[["platform", "channel", "spend_usd_cents"]].values.tolist() == [["pinterest_ads", "paid_social", 123456]]
+    assert engagement["reviews"].sum() == 2 and engagement["rating_sum"].sum() == 6
