@@ -14,8 +14,7 @@ from pathlib import Path
 
 DEFAULT_HOME = ".platform"
 
-# Every variable the platform reads, with what it means; the README's table is generated from
-# this, so the two cannot disagree.
+# Every variable the platform reads, with what it means; a test checks the README documents each.
 ENVIRONMENT_VARIABLES: dict[str, str] = {
     "PLATFORM_LANDING_DIR": "Landing zone: <dir>/<source>/<YYYY-MM-DD>/ with _manifest.json "
     "(default .platform/landing)",

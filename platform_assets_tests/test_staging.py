@@ -150,3 +150,13 @@ def test_marketing_platforms_normalize_into_common_tables():
     spend, engagement = T.marketing(normalized, RATES, D)
     assert spend[["platform", "channel", "spend_usd_cents"]].values.tolist() == [["pinterest_ads", "paid_social", 123456]]
     assert engagement["reviews"].sum() == 2 and engagement["rating_sum"].sum() == 6
+
+
+def test_refunds_of_earlier_orders_stay_on_the_refund_date():
+    raw = frame([{"refund_id": "R1", "order_id": "O20240220-0000001", "refunded_at": "2024-03-06T16:00:00Z",
+                  "amount": "12.34", "currency": "EUR", "reason": "damaged"},
+                 {"refund_id": "R1", "order_id": "O20240220-0000001", "refunded_at": "2024-03-06T16:00:00Z",
+                  "amount": "12.34", "currency": "EUR", "reason": "damaged"}])
+    out, stats = T.refunds(raw, RATES, D)
+    assert stats.exact_duplicates == 1
+    assert out["business_date"].tolist() == [pd.Timestamp(D)] and out["amount_usd_cents"].tolist() == [1357]
