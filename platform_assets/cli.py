@@ -226,6 +226,22 @@ def rejects(batch_id, source, day, limit, fmt) -> None:
 
 
 @main.command()
+@click.argument("asset")
+@click.option("--start", required=True, callback=_date)
+@click.option("--end", required=True, callback=_date)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+def export(asset, start, end, fmt) -> None:
+    """Print a report's rows for a date range (e.g. revenue_close) to stdout."""
+    from platform_assets.export import ExportError, export_rows, to_csv, to_json
+
+    try:
+        rows = export_rows(_platform().warehouse(), asset, start, end)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(to_csv(rows) if fmt == "csv" else to_json(rows), nl=False)
+
+
+@main.command()
 @click.option("--start", callback=_date, help="First date (default: 14 days ending yesterday, New York).")
 @click.option("--days", type=click.IntRange(1, 366), default=14, show_default=True)
 @click.option("--mess", type=click.Choice(["none", "default", "heavy"]), default="default", show_default=True)

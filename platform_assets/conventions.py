@@ -27,5 +27,21 @@ def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
     return window_dates(context.partition_time_window)
 
 
-def counts_metadata(prefix: str, values: dict[str, int | float | None]) -> dict:
-    return {f"{prefix}{k}": v for k, v in values.items() if v is not None}
+def plain_metadata(values: dict) -> dict:
+    """Metadata Dagster can store and plot: numpy and Decimal numbers become int/float; missing
+    numbers are left out (a gap in the plot, not a zero)."""
+    import decimal
+    import math
+
+    import numpy as np
+
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, (np.integer, bool)):
+            value = int(value)
+        elif isinstance(value, (np.floating, decimal.Decimal)):
+            value = float(value)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        out[key] = value
+    return out

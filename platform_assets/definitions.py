@@ -9,7 +9,11 @@ from __future__ import annotations
 import dagster as dg
 
 from platform_assets import jobs
+from platform_assets.engagement import assets as engagement_assets
+from platform_assets.finance import assets as finance_assets
+from platform_assets.growth import assets as growth_assets
 from platform_assets.ingestion import assets as ingestion_assets
+from platform_assets.profit import assets as profit_assets
 from platform_assets.resources import PlatformResource
 from platform_assets.settings import Settings
 from platform_assets.staging import assets as staging_assets
@@ -22,6 +26,10 @@ def build_definitions(config_dir=None, platform: PlatformResource | None = None)
     return dg.Definitions.merge(
         ingestion_assets.defs(team),
         staging_assets.defs(team),
+        dg.Definitions(assets=[
+            *finance_assets.build(team), *profit_assets.build(team), *growth_assets.build(team),
+            *engagement_assets.build(team),
+        ]),
         jobs.defs(),
         dg.Definitions(resources={"platform": platform or PlatformResource()}),
     )

@@ -81,6 +81,59 @@ def print_summary(platform: PlatformResource, result: DemoResult, echo: Callable
         note = f"new column(s): {', '.join(drift)}" if drift else ""
         echo(f"  {name:<24}{len(batches):>8}{loaded:>14,}{rejected:>10,}  {note}")
     echo("")
+    for line in report_summary(platform.warehouse(), result.start, result.end):
+        echo(line)
+    echo("")
     echo("Next: `make dev` opens the Dagster UI on this instance (http://127.0.0.1:3000);")
+    echo(f"      `.venv/bin/platform-assets export revenue_close --start {result.start} --end {result.end}` prints the close;")
     echo("      `.venv/bin/platform-assets batches` / `rejects --source pos_transactions --date "
          f"{result.end}` show the import ledger.")
+
+
+def report_summary(wh, start: dt.date, end: dt.date) -> list[str]:
+    """A compact table per report: dates, rows and the totals its audience looks at first."""
+    from platform_assets import keys
+    from platform_assets.reports import report_table
+
+    def read(key):
+        return wh.read(report_table(key), start, end)
+
+    def usd(value) -> str:
+        return f"${float(value):,.2f}"
+
+    lines = [f"  {'report':<22}{'dates':>6}{'rows':>7}  key figures ({start}..{end})"]
+
+    def add(key, frame, text):
+        dates = frame["business_date"].nunique() if len(frame) else 0
+        lines.append(f"  {key.to_user_string():<22}{dates:>6}{len(frame):>7}  {text}")
+
+    close = read(keys.REVENUE_CLOSE)
+    if len(close):
+        by_region = close.groupby("region")["net_revenue_usd"].sum()
+        add(keys.REVENUE_CLOSE, close, f"net revenue {usd(close['net_revenue_usd'].sum())} ("
+            + ", ".join(f"{r} {usd(v)}" for r, v in by_region.items()) + f"); {int(close['transactions'].sum()):,} transactions")
+    ulp = read(keys.UNIT_LEVEL_PROFIT)
+    if len(ulp):
+        add(keys.UNIT_LEVEL_PROFIT, ulp, f"{ulp['experiment_id'].nunique()} experiments, "
+            f"{len(ulp[['experiment_id', 'variant']].drop_duplicates())} variants; gross profit {usd(ulp['gross_profit_usd'].sum())}")
+    ap = read(keys.AGGREGATE_PROFIT)
+    if len(ap):
+        add(keys.AGGREGATE_PROFIT, ap, f"contribution profit {usd(ap['contribution_profit_usd'].sum())}; "
+            f"gross margin {ap['gross_margin'].mean():.1%}, contribution margin {ap['contribution_margin'].mean():.1%}")
+    dg_ = read(keys.DAILY_GROWTH)
+    if len(dg_):
+        add(keys.DAILY_GROWTH, dg_, f"{int(dg_['new_customers'].sum()):,} new customers in experiments; "
+            f"{int(dg_['first_order_customers'].sum()):,} first orders")
+    ag = read(keys.AGGREGATE_GROWTH)
+    if len(ag):
+        total = ag[ag["acquisition_channel"] == "all"]
+        last = total.iloc[-1]
+        cac = f"{usd(last['cac_usd'])}" if last["cac_usd"] is not None else "n/a"
+        add(keys.AGGREGATE_GROWTH, ag, f"{int(total['new_customers'].sum()):,} new customers; "
+            f"{int(last['cumulative_customers']):,} cumulative; blended CAC {cac} on {end}")
+    ae = read(keys.AGGREGATE_ENGAGEMENT)
+    if len(ae):
+        last = ae.iloc[-1]
+        add(keys.AGGREGATE_ENGAGEMENT, ae, f"DAU {int(last['dau']):,}, WAU {int(last['wau']):,}, MAU {int(last['mau']):,} "
+            f"({int(last['mau_days'])} days), DAU/MAU {last['dau_mau']:.2f}; {int(ae['reviews'].sum()):,} reviews")
+    return lines

@@ -88,3 +88,38 @@ def rewrite_manifest(folder: Path) -> None:
         f["sha256"] = hashlib.sha256(data).hexdigest()
         f["rows"] = count_rows(data, fmt[f["name"].rsplit(".", 1)[1]])
     manifest_path.write_text(json.dumps(manifest))
+
+
+class Materialized:
+    """Every asset of the 14 generated days, materialized on a real (SQLite) Dagster instance."""
+
+    def __init__(self, platform: PlatformResource, instance, home: Path, landing: Path, results: dict):
+        self.platform = platform
+        self.instance = instance
+        self.home = home
+        self.landing = landing
+        self.results = results  # business date -> ExecuteInProcessResult
+
+    @property
+    def warehouse(self):
+        return self.platform.warehouse()
+
+
+@pytest.fixture(scope="session")
+def materialized(tmp_path_factory, landing_default) -> Materialized:
+    import dagster as dg
+
+    from platform_assets.definitions import build_definitions
+    from platform_assets.demo import QUIET
+    from platform_assets.jobs import DAILY_JOB
+
+    data = tmp_path_factory.mktemp("materialized_data")
+    home = tmp_path_factory.mktemp("materialized_dagster_home")
+    platform = PlatformResource(landing_dir=str(landing_default), data_dir=str(data))
+    instance = dg.DagsterInstance.local_temp(str(home))
+    job = build_definitions(platform=platform).resolve_job_def(DAILY_JOB)
+    results = {}
+    for i in range(DAYS):
+        results[day(i)] = job.execute_in_process(partition_key=day(i).isoformat(), instance=instance,
+                                                 run_config=QUIET, raise_on_error=False)
+    return Materialized(platform, instance, home, landing_default, results)

@@ -146,9 +146,11 @@ def test_marketing_platforms_normalize_into_common_tables():
         "yotpo": frame([{"review_id": "R1", "sku": "A", "rating": "4", "created_at": "2024-03-06T12:00:00Z"},
                         {"review_id": "R2", "sku": "B", "rating": "2", "created_at": "2024-03-06T13:00:00Z"}]),
     }
-    normalized = {name: (registry.get(name).channel, registry.get(name).normalize(df)) for name, df in raw.items()}
+    normalized = {name: (T.Platform(registry.get(name).channel, registry.get(name).acquisition_channel),
+                         registry.get(name).normalize(df)) for name, df in raw.items()}
     spend, engagement = T.marketing(normalized, RATES, D)
-    assert spend[["platform", "channel", "spend_usd_cents"]].values.tolist() == [["pinterest_ads", "paid_social", 123456]]
+    assert spend[["platform", "channel", "acquisition_channel", "spend_usd_cents"]].values.tolist() == [
+        ["pinterest_ads", "paid_social", "pinterest", 123456]]
     assert engagement["reviews"].sum() == 2 and engagement["rating_sum"].sum() == 6
 
 
@@ -157,6 +159,9 @@ def test_refunds_of_earlier_orders_stay_on_the_refund_date():
                   "amount": "12.34", "currency": "EUR", "reason": "damaged"},
                  {"refund_id": "R1", "order_id": "O20240220-0000001", "refunded_at": "2024-03-06T16:00:00Z",
                   "amount": "12.34", "currency": "EUR", "reason": "damaged"}])
-    out, stats = T.refunds(raw, RATES, D)
+    orders = pd.DataFrame({"order_id": ["O20240220-0000001"], "customer_id": ["C7"],
+                           "business_date": [pd.Timestamp("2024-02-20")]})
+    out, stats = T.refunds(raw, RATES, D, orders)
     assert stats.exact_duplicates == 1
     assert out["business_date"].tolist() == [pd.Timestamp(D)] and out["amount_usd_cents"].tolist() == [1357]
+    assert out["customer_id"].tolist() == ["C7"] and out["order_business_date"].tolist() == [pd.Timestamp("2024-02-20")]

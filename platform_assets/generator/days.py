@@ -584,7 +584,7 @@ def _campaign_names(prefix: str, n: int) -> list[str]:
 def build_tiktok_ads(d: Day) -> list[GeneratedFile]:
     r = rng(d.seed, d.day, "marketing", 1)
     n = d.world.scale.tiktok_campaigns
-    spend = r.integers(5_000, 80_000, n)
+    spend = r.integers(25_000, 400_000, n)  # $250-$4,000 per campaign and day
     impressions = (spend / 100 * r.uniform(80, 160, n)).astype(np.int64)
     clicks = (impressions * r.uniform(0.005, 0.02, n)).astype(np.int64)
     conversions = (clicks * r.uniform(0.01, 0.05, n)).astype(np.int64)
@@ -604,7 +604,7 @@ def build_tiktok_ads(d: Day) -> list[GeneratedFile]:
 def build_pinterest_ads(d: Day) -> list[GeneratedFile]:
     r = rng(d.seed, d.day, "marketing", 2)
     n = d.world.scale.pinterest_campaigns
-    spend_cents = r.integers(3_000, 50_000, n)
+    spend_cents = r.integers(15_000, 250_000, n)
     impressions = (spend_cents / 100 * r.uniform(60, 140, n)).astype(np.int64)
     clicks = (impressions * r.uniform(0.004, 0.015, n)).astype(np.int64)
     d.truth["ONLINE"]["marketing"] += int(spend_cents.sum())
@@ -627,7 +627,7 @@ def build_klaviyo(d: Day) -> list[GeneratedFile]:
         recipients = int(base * r.uniform(0.5, 1.5))
         opens = int(recipients * r.uniform(0.25, 0.45))
         clicks = int(opens * r.uniform(0.05, 0.15))
-        cost_cents = int(round(recipients * 0.08))
+        cost_cents = int(round(recipients * 0.4))  # $4 per thousand emails
         send = dt.datetime(d.day.year, d.day.month, d.day.day, 9 + 3 * i, 0, tzinfo=NY).astimezone(dt.timezone.utc)
         d.truth["ONLINE"]["marketing"] += cost_cents
         records.append({

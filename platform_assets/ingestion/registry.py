@@ -29,6 +29,11 @@ class Source:
     def channel(self) -> str | None:
         return getattr(self.module, "CHANNEL", None)
 
+    @property
+    def acquisition_channel(self) -> str | None:
+        """The sign-up channel this platform's spend acquires customers through (CAC by channel)."""
+        return getattr(self.module, "ACQUISITION_CHANNEL", None)
+
     def normalize(self, raw):  # -> dict[str, DataFrame]
         return self.module.normalize(raw)
 

@@ -21,6 +21,7 @@ from platform_assets.team import Team
 CODE_VERSION = "1"
 FX_WINDOW = dg.TimeWindowPartitionMapping(start_offset=-T.FX_LOOKBACK_DAYS)
 PREVIOUS_DAY = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+REFUND_ORDERS_WINDOW = dg.TimeWindowPartitionMapping(start_offset=-T.REFUND_ORDER_LOOKBACK_DAYS)
 
 
 def table(key: dg.AssetKey) -> Table:
@@ -132,15 +133,23 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
 
     @dg.multi_asset(specs=[_spec(
         keys.STG_REFUNDS, "Online refunds on their own business date (often of earlier orders), deduplicated on "
-        "refund_id, in USD cents.", "sales", deps=[_raw_dep("refunds"), _fx_dep()], **a)],
-        partitions_def=DAILY_PARTITIONS, name="stg_refunds")
+        "refund_id, in USD cents, with the refunded order's customer and date when the order is among the "
+        "last 30 days of orders.", "sales",
+        deps=[_raw_dep("refunds"), _fx_dep(), dg.AssetDep(keys.STG_ORDERS, partition_mapping=REFUND_ORDERS_WINDOW)],
+        **a)], partitions_def=DAILY_PARTITIONS, name="stg_refunds")
     def stg_refunds(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
+        orders_window = context.asset_partitions_time_window_for_input(keys.STG_ORDERS.to_python_identifier())
+        recent = wh.read(table(keys.STG_ORDERS), orders_window.start.date(),
+                         orders_window.end.date() - dt.timedelta(days=1), columns=["order_id", "customer_id",
+                                                                                   "business_date"])
         for day in partition_dates(context):
-            frame, stats = _guard(lambda d=day: T.refunds(read_raw(wh, "refunds", d), read_rates(wh, d), d))
+            frame, stats = _guard(lambda d=day: T.refunds(read_raw(wh, "refunds", d), read_rates(wh, d), d,
+                                                          recent[recent["business_date"] <= pd.Timestamp(d)]))
             write(wh, keys.STG_REFUNDS, frame, day)
         return dg.MaterializeResult(asset_key=keys.STG_REFUNDS, metadata={
-            **stats.as_metadata(), "refunds_usd": float(frame["amount_usd_cents"].sum()) / 100})
+            **stats.as_metadata(), "refunds_usd": float(frame["amount_usd_cents"].sum()) / 100,
+            "refunds_of_unknown_orders": int(frame["customer_id"].isna().sum())})
 
     @dg.multi_asset(specs=[_spec(
         keys.STG_GL_ENTRIES, "The finance ledger's entries of the day by entity and account, in USD cents.",
@@ -211,7 +220,8 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             normalized = {}
             for s in marketing:
                 raw = read_raw(wh, s.name, day)
-                normalized[s.name] = (s.channel, s.normalize(raw) if len(raw) else {})
+                info = T.Platform(s.channel, s.acquisition_channel)
+                normalized[s.name] = (info, s.normalize(raw) if len(raw) else {})
             spend, engagement = _guard(lambda d=day: T.marketing(normalized, read_rates(wh, d), d))
             write(wh, keys.STG_MARKETING_SPEND, spend, day)
             write(wh, keys.STG_MARKETING_ENGAGEMENT, engagement, day)

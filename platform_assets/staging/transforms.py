@@ -257,8 +257,16 @@ def orders(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.Dat
     return frame, lines, stats
 
 
-def refunds(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.DataFrame, CleanStats]:
-    """Online refunds on their own business date, deduplicated on refund_id, in USD cents."""
+REFUND_ORDER_LOOKBACK_DAYS = 30
+
+
+def refunds(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date,
+            recent_orders: pd.DataFrame | None = None) -> tuple[pd.DataFrame, CleanStats]:
+    """Online refunds on their own business date, deduplicated on refund_id, in USD cents.
+
+    ``recent_orders`` (order_id, customer_id, business_date of the last 30 days of orders) adds
+    the refunded order's customer and date; refunds of unknown or older orders keep them null.
+    """
     stats = CleanStats()
     raw = dedupe(raw, ["refund_id"], ["order_id", "refunded_at", "amount", "currency", "reason"], stats)
     amount = to_units(raw["amount"])
@@ -274,7 +282,17 @@ def refunds(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.Da
         "reason": raw["reason"].to_numpy(),
         "_batch_id": raw["_batch_id"].to_numpy(),
     })
-    _strings(frame, ["refund_id", "order_id", "currency", "reason", "_batch_id"])
+    if recent_orders is not None and len(recent_orders):
+        lookup = recent_orders.drop_duplicates("order_id", keep="last").set_index("order_id")
+        frame["customer_id"] = frame["order_id"].map(lookup["customer_id"]).to_numpy()
+        frame["order_business_date"] = frame["order_id"].map(lookup["business_date"]).to_numpy()
+    else:
+        frame["customer_id"] = None
+        frame["order_business_date"] = pd.NaT
+    frame["order_business_date"] = pd.to_datetime(frame["order_business_date"])
+    stats.notes.append(f"{int(frame['customer_id'].isna().sum())} refund(s) of orders not found in the last "
+                       f"{REFUND_ORDER_LOOKBACK_DAYS} days")
+    _strings(frame, ["refund_id", "order_id", "currency", "reason", "_batch_id", "customer_id"])
     frame[PARTITION_COLUMN] = pd.Timestamp(day)
     stats.rows_out = len(frame)
     return frame, stats
@@ -388,26 +406,35 @@ def first_orders(orders_of_day: pd.DataFrame, earlier_customers: pd.Series, day:
 # Marketing
 # ---------------------------------------------------------------------------------------------
 
-SPEND_COLUMNS = ["platform", "channel", "campaign_id", "campaign_name", "spend_usd_cents", "impressions", "clicks",
+SPEND_COLUMNS = ["platform", "channel", "acquisition_channel", "campaign_id", "campaign_name", "spend_usd_cents", "impressions", "clicks",
                  "conversions"]
 ENGAGEMENT_COLUMNS = ["platform", "channel", "campaign_id", "sends", "opens", "clicks", "conversions",
                       "revenue_attributed_usd_cents", "reviews", "rating_sum"]
 
 
-def marketing(normalized: dict[str, tuple[str, dict[str, pd.DataFrame]]], rates: pd.DataFrame,
+@dataclass(frozen=True)
+class Platform:
+    """What a marketing platform module declares about itself."""
+
+    channel: str                    # paid_social, email, sms, reviews
+    acquisition_channel: str | None  # the sign-up channel its spend buys (for CAC by channel)
+
+
+def marketing(normalized: dict[str, tuple[Platform, dict[str, pd.DataFrame]]], rates: pd.DataFrame,
               day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Combine each platform's normalized rows into the common spend and engagement tables.
 
-    ``normalized``: platform -> (channel, {"spend": frame, "engagement": frame}) as returned by
+    ``normalized``: platform -> (Platform, {"spend": frame, "engagement": frame}) as returned by
     each platform module's ``normalize``; amounts are converted to USD here.
     """
     spend_parts, engagement_parts = [], []
-    for platform, (channel, parts) in sorted(normalized.items()):
+    for platform, (info, parts) in sorted(normalized.items()):
+        channel = info.channel
         spend = parts.get("spend")
         if spend is not None and len(spend):
             rate = rates_for(spend["currency"].astype(STRING), rates, f"stg_marketing_spend ({platform})", day)
             spend_parts.append(pd.DataFrame({
-                "platform": platform, "channel": channel,
+                "platform": platform, "channel": channel, "acquisition_channel": info.acquisition_channel or "",
                 "campaign_id": spend["campaign_id"].to_numpy(), "campaign_name": spend["campaign_name"].to_numpy(),
                 "spend_usd_cents": convert_to_usd_cents(spend["spend_cents"], rate),
                 "impressions": spend["impressions"], "clicks": spend["clicks"], "conversions": spend["conversions"],
@@ -434,7 +461,7 @@ def _combine(parts: list[pd.DataFrame], columns: list[str], day: dt.date) -> pd.
     else:
         frame = pd.DataFrame({c: pd.Series([], dtype=np.int64) for c in columns})
     for c in columns:
-        if c in ("platform", "channel", "campaign_id", "campaign_name"):
+        if c in ("platform", "channel", "acquisition_channel", "campaign_id", "campaign_name"):
             frame[c] = frame[c].astype(STRING)
         else:
             frame[c] = frame[c].astype(np.int64)

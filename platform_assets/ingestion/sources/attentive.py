@@ -26,6 +26,7 @@ CONTRACT = SourceContract(
     max_reject_rate=0.0,
 )
 CHANNEL = "sms"
+ACQUISITION_CHANNEL = "sms"
 
 
 def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -28,6 +28,7 @@ CONTRACT = SourceContract(
     max_reject_rate=0.0,
 )
 CHANNEL = "email"
+ACQUISITION_CHANNEL = "email"
 
 
 def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -27,6 +27,7 @@ CONTRACT = SourceContract(
     max_reject_rate=0.0,
 )
 CHANNEL = "paid_social"
+ACQUISITION_CHANNEL = "paid_social"
 
 
 def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -24,6 +24,7 @@ CONTRACT = SourceContract(
     max_reject_rate=0.02,
 )
 CHANNEL = "reviews"
+ACQUISITION_CHANNEL = None  # reviews acquire no customers
 
 
 def normalize(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
