@@ -56,6 +56,11 @@ def decimal_column(cents: pd.Series | np.ndarray) -> pd.Series:
     return pd.Series([cents_to_decimal(c) for c in np.asarray(cents, dtype=np.int64)], dtype=object)
 
 
+def floats(values) -> np.ndarray:
+    """A float column where missing values (None) are NaN, as pandas and Parquet expect."""
+    return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+
+
 def ratio(numerator: float, denominator: float) -> float | None:
     """A rate for reporting; None where the denominator is zero (not 0 or inf)."""
     return None if not denominator else float(numerator) / float(denominator)

@@ -28,13 +28,19 @@ def input_window(context: dg.AssetExecutionContext, key: dg.AssetKey) -> tuple[d
     return window.start.date(), window.end.date() - dt.timedelta(days=1)
 
 
-def report_attributes(key: dg.AssetKey, *, domain: str, team: Team, code_version: str) -> dict:
-    return {
+def report_attributes(key: dg.AssetKey, *, domain: str, team: Team, code_version: str, contract=None) -> dict:
+    """Everything a report's @dg.asset carries; with its contract, the checks and column schema."""
+    attributes = {
         "key": key,
-        "kinds": {"pandas"},
+        "kinds": {"pandas", "pandera"} if contract else {"pandas"},
         "code_version": code_version,
         **asset_attributes(key.to_user_string(), layer="reports", domain=domain, team=team),
     }
+    if contract is not None:
+        attributes["check_specs"] = contract.specs()
+        attributes["metadata"] = {"dagster/column_schema": contract.table_schema()}
+        attributes["output_required"] = False  # a partition failing a blocking check is not published
+    return attributes
 
 
 def money_total(frame: pd.DataFrame, column: str) -> float:

@@ -123,3 +123,26 @@ def materialized(tmp_path_factory, landing_default) -> Materialized:
         results[day(i)] = job.execute_in_process(partition_key=day(i).isoformat(), instance=instance,
                                                  run_config=QUIET, raise_on_error=False)
     return Materialized(platform, instance, home, landing_default, results)
+
+
+def check_outcomes(result) -> dict[tuple[str, str], object]:
+    """(asset, check) -> AssetCheckEvaluation of one run."""
+    return {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+@pytest.fixture(scope="session")
+def materialized_clean(tmp_path_factory, landing_clean) -> Materialized:
+    """The clean (--mess none) landing zone, first 10 days, every asset and check."""
+    import dagster as dg
+
+    from platform_assets.definitions import build_definitions
+    from platform_assets.demo import QUIET
+    from platform_assets.jobs import DAILY_JOB
+
+    data = tmp_path_factory.mktemp("clean_data")
+    platform = PlatformResource(landing_dir=str(landing_clean), data_dir=str(data))
+    instance = dg.DagsterInstance.ephemeral()
+    job = build_definitions(platform=platform).resolve_job_def(DAILY_JOB)
+    results = {day(i): job.execute_in_process(partition_key=day(i).isoformat(), instance=instance, run_config=QUIET,
+                                              raise_on_error=False) for i in range(10)}
+    return Materialized(platform, instance, data, landing_clean, results)

@@ -110,7 +110,7 @@ def test_aggregate_profit_and_margins():
     assert (row["gross_profit_usd"], row["contribution_profit_usd"]) == (Decimal("600.00"), Decimal("500.00"))
     assert (row["gross_margin"], row["contribution_margin"]) == (0.6, 0.5)
     empty = profit.aggregate_profit(0, 0, 500, D).iloc[0]
-    assert empty["gross_margin"] is None and empty["contribution_profit_usd"] == Decimal("-5.00")
+    assert pd.isna(empty["gross_margin"]) and empty["contribution_profit_usd"] == Decimal("-5.00")
 
 
 def test_daily_growth_counts_and_conversion():
@@ -137,9 +137,9 @@ def test_aggregate_growth_cac_and_growth_rates():
     assert out.loc["paid_social", "cac_usd"] == Decimal("50.00")  # 450.00 / 9
     assert out.loc["email", "new_customers"] == 0 and out.loc["email", "cac_usd"] is None
     assert out.loc["all", "growth_7d"] == pytest.approx(105 / 70 - 1)
-    assert out.loc["all", "growth_28d"] is None, "28-day growth needs 56 loaded days"
+    assert pd.isna(out.loc["all", "growth_28d"]), "28-day growth needs 56 loaded days"
     gap = growth.aggregate_growth(signups, list(dates[1:]), 1000, {}, D).set_index("acquisition_channel")
-    assert gap.loc["all", "growth_7d"] is None, "a missing day makes the rate unknown, not smaller"
+    assert pd.isna(gap.loc["all", "growth_7d"]), "a missing day makes the rate unknown, not smaller"
 
 
 def test_engagement_active_users_and_channels():

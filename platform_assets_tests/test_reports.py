@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from platform_assets import keys
@@ -104,12 +105,12 @@ def test_aggregate_growth_against_the_landing_files(materialized):
                                                          / "tiktok_campaign_report.csv"))
     assert frame.loc["paid_social", "cac_usd"] == (tiktok / paid_social).quantize(Decimal("0.01"))
     # 7-day growth needs 14 loaded days: defined on the last day only.
-    assert frame.loc["all", "growth_7d"] is None
+    assert pd.isna(frame.loc["all", "growth_7d"])
     last = read(materialized, keys.AGGREGATE_GROWTH, DAYS - 1).set_index("acquisition_channel")
     recent = sum(len(ind.signups(materialized.landing, day(k))) for k in range(7, 14))
     before = sum(len(ind.signups(materialized.landing, day(k))) for k in range(0, 7))
     assert last.loc["all", "growth_7d"] == pytest.approx(recent / before - 1, abs=1e-6)
-    assert last.loc["all", "growth_28d"] is None
+    assert pd.isna(last.loc["all", "growth_28d"])
 
 
 def test_aggregate_engagement_against_the_landing_files(materialized):

@@ -4,10 +4,12 @@ import dagster as dg
 import pandas as pd
 
 from platform_assets import keys
-from platform_assets.conventions import partition_dates, plain_metadata
+from platform_assets.conventions import partition_dates
 from platform_assets.metrics import engagement
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.reports import input_window, report_attributes, report_table, staging
+from platform_assets.engagement.schemas import aggregate_engagement as aggregate_engagement_schema
+from platform_assets.quality.publish import Publisher
 from platform_assets.resources import PlatformResource
 from platform_assets.team import Team
 
@@ -25,24 +27,26 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             "and clicks; review count and mean rating. WAU/MAU read the trailing 28 partitions of "
             "stg_active_users through a partition mapping (wau_days/mau_days show partial windows). "
             "Definitions: platform_assets/metrics/engagement.py. SLA: by 08:00 America/New_York daily (high)."),
-        **report_attributes(keys.AGGREGATE_ENGAGEMENT, domain="engagement", team=team, code_version=CODE_VERSION),
+        **report_attributes(keys.AGGREGATE_ENGAGEMENT, contract=aggregate_engagement_schema.CONTRACT,
+                            domain="engagement", team=team, code_version=CODE_VERSION),
     )
-    def aggregate_engagement(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    def aggregate_engagement(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
+        pub = Publisher(aggregate_engagement_schema.CONTRACT, platform, report_table(keys.AGGREGATE_ENGAGEMENT), context.log)
         start, end = input_window(context, keys.STG_ACTIVE_USERS)
         active = staging(wh, keys.STG_ACTIVE_USERS, start, end, columns=["business_date", "user_id", "platform",
                                                                          "sessions"])
         frames = []
         for day in partition_dates(context):
             frame = engagement.aggregate_engagement(active, staging(wh, keys.STG_MARKETING_ENGAGEMENT, day), day)
-            wh.replace(report_table(keys.AGGREGATE_ENGAGEMENT), frame, [day])
+            pub.publish(frame, day)
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True)
         last = frame.iloc[-1]
-        return dg.MaterializeResult(metadata=plain_metadata({
+        yield from pub.outputs({
             **{m: (int(last[m]) if m != "dau_mau" else last[m]) for m in ("dau", "wau", "mau", "dau_mau", "sessions")},
             "sessions_per_dau": last["sessions_per_dau"], "email_sends": int(last["email_sends"]),
             "sms_sends": int(last["sms_sends"]), "reviews": int(last["reviews"]), "mean_rating": last["mean_rating"],
-            "mau_days": int(last["mau_days"]), "upstream_window": f"{start}..{end}"}))
+            "mau_days": int(last["mau_days"]), "upstream_window": f"{start}..{end}"})
 
     return [aggregate_engagement]

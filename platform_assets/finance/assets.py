@@ -4,10 +4,12 @@ import dagster as dg
 import pandas as pd
 
 from platform_assets import keys
-from platform_assets.conventions import partition_dates, plain_metadata
+from platform_assets.conventions import partition_dates
 from platform_assets.metrics import revenue
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.reports import money_total, report_attributes, report_table, staging
+from platform_assets.finance.schemas import revenue_close as revenue_close_schema
+from platform_assets.quality.publish import Publisher
 from platform_assets.resources import PlatformResource
 from platform_assets.team import Team
 
@@ -27,10 +29,12 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             "voids ignored, cancelled orders excluded, refunds on their own date, tax and shipping never "
             "revenue. Audience: finance (4 analysts, 07:00 stand-up). SLA: by 07:00 America/New_York on "
             "business days (critical). Reconciles with the ledger's revenue and refunds accounts."),
-        **report_attributes(keys.REVENUE_CLOSE, domain="finance", team=team, code_version=CODE_VERSION),
+        **report_attributes(keys.REVENUE_CLOSE, contract=revenue_close_schema.CONTRACT,
+                            domain="finance", team=team, code_version=CODE_VERSION),
     )
-    def revenue_close(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    def revenue_close(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
+        pub = Publisher(revenue_close_schema.CONTRACT, platform, report_table(keys.REVENUE_CLOSE), context.log)
         frames = []
         for day in partition_dates(context):
             frame = revenue.revenue_close(
@@ -40,11 +44,11 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
                                                                 "discount_usd_cents"]),
                 staging(wh, keys.STG_REFUNDS, day, columns=["business_date", "amount_usd_cents"]),
                 [day])
-            wh.replace(report_table(keys.REVENUE_CLOSE), frame, [day])
+            pub.publish(frame, day)
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True)
         by_region = frame.groupby("region")["net_revenue_usd"].sum()
-        return dg.MaterializeResult(metadata=plain_metadata({
+        yield from pub.outputs({
             "rows": len(frame),
             "net_revenue_usd": money_total(frame, "net_revenue_usd"),
             "gross_sales_usd": money_total(frame, "gross_sales_usd"),
@@ -52,6 +56,6 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             "refunds_usd": money_total(frame, "refunds_usd"),
             "transactions": int(frame["transactions"].sum()),
             **{f"net_revenue_usd_{region.lower()}": float(v) for region, v in by_region.items()},
-        }))
+        })
 
     return [revenue_close]

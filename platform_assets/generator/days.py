@@ -240,12 +240,17 @@ def build_pos(d: Day) -> list[GeneratedFile]:
     tax_rate = np.select([region == "AMER", region == "EMEA"], [0.08, 0.20], 0.10)
     tax = np.round((amount - discount) * tax_rate).astype(np.int64)
 
+    # Rows the export will corrupt (negative quantity, missing price) are decided first: the
+    # ledger is built from the rows that stay valid, as finance books them.
+    negative, missing = _pos_invalid_rows(d, region)
+    valid = ~(negative | missing)
+
     # Clean truth for the ledger: sales and refunds per region in USD cents.
     rates = effective_rates_e8(d)
     kind = tx_type[t]
     usd_rate = rates[codes]
     for reg in ("AMER", "EMEA", "APAC"):
-        m = region == reg
+        m = (region == reg) & valid
         sale, refund = m & (kind == 0), m & (kind == 1)
         d.truth[reg]["revenue"] += int(to_usd_cents(amount[sale], usd_rate[sale]).sum()
                                        - to_usd_cents(discount[sale], usd_rate[sale]).sum())
@@ -278,7 +283,7 @@ def build_pos(d: Day) -> list[GeneratedFile]:
         "customer_id": np.where(walk_in[t], "", w.customer_ids(customer[t])),
     }
     table = pa.table({k: pa.array(v) if not isinstance(v, pa.Array) else v for k, v in cols.items()})
-    table = _pos_mess(d, table, r)
+    table = _pos_mess(d, table, negative, missing)
     files = []
     for reg in ("AMER", "EMEA", "APAC"):
         part = table.filter(pc.equal(table["region"], reg))
@@ -288,19 +293,26 @@ def build_pos(d: Day) -> list[GeneratedFile]:
     return files
 
 
-def _pos_mess(d: Day, table: pa.Table, r: np.random.Generator) -> pa.Table:
+def _pos_invalid_rows(d: Day, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(negative quantity, missing price) masks of the rows the export corrupts."""
+    plan, n = d.plan, len(region)
+    m = rng(d.seed, d.day, "mess", 1)
+    neg = m.random(n) < plan.pos_negative_quantity_rate
+    if d.on(plan.over_threshold_days):
+        neg |= (m.random(n) < 0.04) & (region == "EMEA")
+    missing = (m.random(n) < plan.pos_missing_price_rate) & ~neg
+    return neg, missing
+
+
+def _pos_mess(d: Day, table: pa.Table, neg: np.ndarray, missing: np.ndarray) -> pa.Table:
     plan, n = d.plan, table.num_rows
     if n == 0 or plan.name == "none":
         return table
-    m = rng(d.seed, d.day, "mess", 1)
+    m = rng(d.seed, d.day, "mess", 5)
     cols = {name: table[name].combine_chunks() for name in table.column_names}
     # Invalid rows: a negative quantity, a missing unit price (rejected at import).
-    neg = m.random(n) < plan.pos_negative_quantity_rate
-    if d.on(plan.over_threshold_days):
-        neg |= (m.random(n) < 0.04) & pc.equal(cols["region"], "EMEA").to_numpy(zero_copy_only=False)
     cols["quantity"] = pc.if_else(pa.array(neg), pc.binary_join_element_wise("-", cols["quantity"], ""),
                                   cols["quantity"])
-    missing = (m.random(n) < plan.pos_missing_price_rate) & ~neg
     cols["unit_price"] = pc.if_else(pa.array(missing), pa.scalar(""), cols["unit_price"])
     if d.on(plan.lowercase_currency_days):
         lower = (m.random(n) < plan.lowercase_currency_rate) & pc.equal(cols["region"], "EMEA").to_numpy(

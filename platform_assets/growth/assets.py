@@ -6,10 +6,13 @@ import dagster as dg
 import pandas as pd
 
 from platform_assets import keys
-from platform_assets.conventions import partition_dates, plain_metadata
+from platform_assets.conventions import partition_dates
 from platform_assets.metrics import growth
 from platform_assets.partitions import DAILY_PARTITIONS, FIRST_BUSINESS_DATE
 from platform_assets.reports import input_window, report_attributes, report_table, staging
+from platform_assets.growth.schemas import daily_growth as daily_growth_schema
+from platform_assets.growth.schemas import aggregate_growth as aggregate_growth_schema
+from platform_assets.quality.publish import Publisher
 from platform_assets.resources import PlatformResource
 from platform_assets.staging.assets import table as staging_table
 from platform_assets.team import Team
@@ -28,10 +31,12 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             "customers, customers with their first order that day, new customers who ordered the day they "
             "signed up, and that conversion rate. Definitions: platform_assets/metrics/growth.py. "
             "SLA: by 09:00 America/New_York daily (medium)."),
-        **report_attributes(keys.DAILY_GROWTH, domain="growth", team=team, code_version=CODE_VERSION),
+        **report_attributes(keys.DAILY_GROWTH, contract=daily_growth_schema.CONTRACT,
+                            domain="growth", team=team, code_version=CODE_VERSION),
     )
-    def daily_growth(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    def daily_growth(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
+        pub = Publisher(daily_growth_schema.CONTRACT, platform, report_table(keys.DAILY_GROWTH), context.log)
         frames = []
         for day in partition_dates(context):
             frame = growth.daily_growth(
@@ -39,12 +44,12 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
                 staging(wh, keys.STG_CUSTOMER_FIRST_ORDERS, day, columns=["customer_id"]),
                 staging(wh, keys.STG_EXPERIMENT_ASSIGNMENTS, day, columns=["experiment_id", "unit_type", "unit_id",
                                                                            "variant"]), day)
-            wh.replace(report_table(keys.DAILY_GROWTH), frame, [day])
+            pub.publish(frame, day)
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True)
-        return dg.MaterializeResult(metadata=plain_metadata({
+        yield from pub.outputs({
             "rows": len(frame), "new_customers_in_experiments": int(frame["new_customers"].sum()),
-            "first_order_customers_in_experiments": int(frame["first_order_customers"].sum())}))
+            "first_order_customers_in_experiments": int(frame["first_order_customers"].sum())})
 
     @dg.asset(
         deps=[dg.AssetDep(keys.STG_CUSTOMERS, partition_mapping=GROWTH_WINDOW), keys.STG_MARKETING_SPEND],
@@ -55,10 +60,12 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             "per channel, and 7- and 28-day growth rates of new customers (null until both windows are "
             "loaded). Reads 56 days of sign-ups through a partition mapping. Definitions: "
             "platform_assets/metrics/growth.py. SLA: by 08:00 America/New_York daily (high)."),
-        **report_attributes(keys.AGGREGATE_GROWTH, domain="growth", team=team, code_version=CODE_VERSION),
+        **report_attributes(keys.AGGREGATE_GROWTH, contract=aggregate_growth_schema.CONTRACT,
+                            domain="growth", team=team, code_version=CODE_VERSION),
     )
-    def aggregate_growth(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    def aggregate_growth(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
+        pub = Publisher(aggregate_growth_schema.CONTRACT, platform, report_table(keys.AGGREGATE_GROWTH), context.log)
         start, end = input_window(context, keys.STG_CUSTOMERS)
         customers = staging(wh, keys.STG_CUSTOMERS, start, end, columns=["business_date", "acquisition_channel"])
         signups = growth.signups_by_day_and_channel(customers)
@@ -71,15 +78,15 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             loaded = [d for d in counts if day - dt.timedelta(days=55) <= d <= day]
             frame = growth.aggregate_growth(signups, loaded, cumulative,
                                             {str(k): int(v) for k, v in by_channel.items()}, day)
-            wh.replace(report_table(keys.AGGREGATE_GROWTH), frame, [day])
+            pub.publish(frame, day)
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True)
         last = frame[frame["acquisition_channel"] == growth.ALL].iloc[-1]
-        return dg.MaterializeResult(metadata=plain_metadata({
+        yield from pub.outputs({
             "new_customers": int(frame.loc[frame["acquisition_channel"] == growth.ALL, "new_customers"].sum()),
             "cumulative_customers": int(last["cumulative_customers"]),
             "blended_cac_usd": float(last["cac_usd"]) if last["cac_usd"] is not None else None,
             "growth_7d": last["growth_7d"], "growth_28d": last["growth_28d"],
-            "upstream_window": f"{start}..{end}"}))
+            "upstream_window": f"{start}..{end}"})
 
     return [daily_growth, aggregate_growth]

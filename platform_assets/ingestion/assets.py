@@ -8,12 +8,13 @@ step with the reason, and nothing of it is published.
 
 import dagster as dg
 
-from platform_assets.conventions import asset_attributes, partition_dates
+from platform_assets.conventions import asset_attributes, partition_dates, plain_metadata
 from platform_assets.ingestion import registry
 from platform_assets.ingestion.framework import ImportResult
 from platform_assets.ingestion.registry import Source
 from platform_assets.keys import raw_key, source_key
 from platform_assets.partitions import DAILY_PARTITIONS
+from platform_assets.quality.checks import ERROR, WARN
 from platform_assets.resources import PlatformResource
 from platform_assets.team import Team
 
@@ -75,38 +76,119 @@ def import_metadata(result: ImportResult) -> dict:
     return meta
 
 
+# Checks every raw asset carries, evaluated from its import batch (the pandera contract runs at
+# import, where it decides which rows are rejected).
+RAW_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity, bool]] = {
+    "delivery_complete": ("The day's files match their manifest (listed, present, same rows and checksums); an "
+                          "incomplete day is refused and nothing is loaded", ERROR, True),
+    "schema_drift": ("Columns match the contract: an added column is a warning and the data flows; a removed, renamed "
+                     "or retyped required column is an error that blocks the partition", ERROR, True),
+    "contract": ("Rows pass the pandera contract (types, ranges, allowed values, business date); failing rows are "
+                 "rejected into the ledger with file, row and reason", WARN, False),
+    "contract_warnings": ("Accepted values in a non-preferred form (e.g. lower-case currency codes, normalized in "
+                          "staging)", WARN, False),
+    "reject_rate": ("Rejected rows stay under the source's threshold; over it the whole batch fails and nothing is "
+                    "published", ERROR, True),
+    "resent_delivery": ("Upstream did not send the same files again (a re-send is a recorded no-op)", WARN, False),
+}
+
+
+def raw_check_specs(key: dg.AssetKey, c) -> list[dg.AssetCheckSpec]:
+    # partitions_def on the check: see quality/checks.py (public, preview in 1.13, pinned).
+    return [dg.AssetCheckSpec(name, asset=key, blocking=blocking, partitions_def=DAILY_PARTITIONS,
+                              description=f"{text} ({severity.value}{', blocking' if blocking else ''}"
+                                          + (f"; threshold {c.max_reject_rate:.1%}" if name == "reject_rate" else "")
+                                          + ")")
+            for name, (text, severity, blocking) in RAW_CHECKS.items()]
+
+
+def raw_check_results(key: dg.AssetKey, c, result: ImportResult, ledger) -> list[dg.AssetCheckResult]:
+    """The raw checks of one import, from the batch (and, for a no-op, the batch still published)."""
+    b = result.batch
+    data = result.published_batch or b
+    failure = b.findings.get("failure") if b.status == "failed" else None
+    out: dict[str, tuple[bool, str, dict, dg.AssetCheckSeverity | None]] = {}
+
+    out["delivery_complete"] = ((False, b.message or "incomplete delivery", {}, None)
+                                if failure == "incomplete_delivery"
+                                else (True, f"{len(b.files)} file(s) match the manifest", {"files": len(b.files)}, None))
+    drift = b.drift if b.status != "noop" else data.drift
+    if drift.get("missing") or drift.get("retyped"):
+        out["schema_drift"] = (False, b.message or "breaking schema change", {"drift": dg.MetadataValue.json(drift)}, ERROR)
+    elif drift.get("added"):
+        out["schema_drift"] = (False, f"new column(s) {', '.join(drift['added'])}: kept in _extra, the data flows",
+                               {"drift": dg.MetadataValue.json(drift)}, WARN)
+    else:
+        out["schema_drift"] = (True, "columns match the contract", {}, None)
+
+    reasons = ledger.reject_reasons(data.batch_id) if data.rows_rejected else {}
+    table = ["| rejected rows | reason |", "|---:|---|"] + [f"| {n:,} | {why} |" for why, n in reasons.items()]
+    sample = [{k: r[k] for k in ("file", "row_number", "line_number", "reason", "record")}
+              for r in ledger.rejects(batch_id=data.batch_id, limit=5)] if data.rows_rejected else []
+    meta = {"rows_checked": data.rows_read, "failing_rows": data.rows_rejected, "checks": dg.MetadataValue.md("\n".join(table)),
+            "failing_rows_sample": dg.MetadataValue.json(sample), "batch_id": data.batch_id}
+    out["contract"] = ((True, f"all {data.rows_read:,} rows pass the contract", meta, None) if not data.rows_rejected
+                       else (False, f"{data.rows_rejected:,} of {data.rows_read:,} rows rejected: "
+                             + "; ".join(f"{n:,} × {why}" for why, n in list(reasons.items())[:3]), meta, None))
+    flags = data.findings if b.status != "failed" else {}
+    if flags.get("flagged_rows"):
+        out["contract_warnings"] = (False, f"{flags['flagged_rows']:,} accepted row(s) flagged: " + "; ".join(
+            f"{k} ({v:,})" for k, v in flags["checks"].items()), {"failing_rows": flags["flagged_rows"],
+                                                                 "failing_rows_sample": dg.MetadataValue.json(flags["sample"])}, None)
+    else:
+        out["contract_warnings"] = (True, "no value in a non-preferred form", {"failing_rows": 0}, None)
+    rate_meta = {"reject_rate": round(b.reject_rate, 6), "threshold": c.max_reject_rate}
+    out["reject_rate"] = ((False, b.message, rate_meta, None) if failure == "reject_rate"
+                          else (True, f"reject rate {data.reject_rate:.2%} within {c.max_reject_rate:.2%}",
+                                {"reject_rate": round(data.reject_rate, 6), "threshold": c.max_reject_rate}, None))
+    resent = b.findings.get("resent_of") if b.status == "noop" else None
+    out["resent_delivery"] = ((False, f"upstream re-sent the same files (first published as batch {resent[:12]}); "
+                                      "nothing re-imported", dict(b.findings), None) if resent
+                              else (True, "no re-send", {}, None))
+    results = []
+    for name, (passed, description, metadata, severity) in out.items():
+        results.append(dg.AssetCheckResult(
+            asset_key=key, check_name=name, passed=passed, description=description,
+            severity=severity or RAW_CHECKS[name][1], metadata=plain_metadata(metadata)))
+    return results
+
+
 def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
     c = source.contract
+    key = raw_key(c.name)
 
     @dg.asset(
-        key=raw_key(c.name),
+        key=key,
         deps=[source_key(c.name)],
         partitions_def=DAILY_PARTITIONS,
+        check_specs=raw_check_specs(key, c),
         description=f"{c.name} rows exactly as received (strings), with lineage (_batch_id, _file, _row). "
                     f"Loaded by the import framework: rows failing the contract are rejected with their "
                     f"reason into the ledger; over {c.max_reject_rate:.0%} rejected, or a missing/renamed "
                     f"column, fails the batch and nothing is published.",
-        kinds={"pandas", c.format},
+        kinds={"pandas", "pandera", c.format},
         code_version=c.version,
         metadata={"dagster/column_schema": raw_column_schema(source), "max_reject_rate": c.max_reject_rate},
         **asset_attributes(f"raw_{c.name}", layer="raw", domain=c.domain, team=team),
     )
-    def raw_asset(context: dg.AssetExecutionContext, config: ImportConfig,
-                  platform: PlatformResource) -> dg.MaterializeResult:
+    def raw_asset(context: dg.AssetExecutionContext, config: ImportConfig, platform: PlatformResource):
         importer = platform.importer()
         results = []
         for day in partition_dates(context):
             result = importer.import_day(c.name, day, trigger=f"dagster run {context.run.run_id}", force=config.force)
             context.log.info(result.summary())
             if result.failed:
+                # Record why on the checks (visible in the UI), then fail the step: nothing published.
+                yield from raw_check_results(key, c, result, platform.ledger())
                 raise dg.Failure(description=result.batch.message or result.summary(),
                                  metadata=import_metadata(result), allow_retries=False)
             results.append(result)
         last = results[-1]
         fingerprints = ",".join((r.published_batch or r.batch).fingerprint or "" for r in results)
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata=import_metadata(last),
             data_version=dg.DataVersion(f"{c.version}:{_short_hash(fingerprints)}"),
+            check_results=raw_check_results(key, c, last, platform.ledger()),
         )
 
     return raw_asset

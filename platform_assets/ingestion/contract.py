@@ -43,11 +43,15 @@ class Field:
     nullable: bool = False
     description: str = ""
     to_date: Callable[[pd.Series], pd.Series] | None = None  # value -> business date (NY)
+    # (what is preferred, check) pairs: values failing them are accepted but flagged (WARN)
+    warnings: tuple[tuple[str, Validator], ...] = ()
 
     def pandera_column(self) -> pa.Column:
         return pa.Column(
             None,
-            checks=[pa.Check(self.validator, error=f"expected {self.expected}", name=self.name)],
+            checks=[pa.Check(self.validator, error=f"expected {self.expected}", name=self.name)]
+            + [pa.Check(v, error=f"preferably {what}", name=f"{self.name}_{i}", raise_warning=True)
+               for i, (what, v) in enumerate(self.warnings)],
             nullable=self.nullable,
             required=True,
             description=self.description or None,
@@ -163,8 +167,10 @@ def local_datetime(name: str, *, fmt: str = "%Y-%m-%d %H:%M:%S", description: st
 
 
 def currency(name: str = "currency", *, description: str = "ISO 4217 code") -> Field:
+    """Case is accepted (staging upper-cases) but a lower-case code is flagged as a warning."""
     return Field(name, "an ISO 4217 currency code", lambda s: s.str.upper().isin(ISO_4217).fillna(False).astype(bool),
-                 False, description)
+                 False, description,
+                 warnings=(("an upper-case code", lambda s: (s == s.str.upper()).fillna(True).astype(bool)),))
 
 
 def json_array(name: str, item_fields: tuple[Field, ...], *, description: str = "") -> Field:

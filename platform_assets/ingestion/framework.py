@@ -26,7 +26,7 @@ from platform_assets.ingestion import registry
 from platform_assets.ingestion.ledger import Batch, Ledger, Reject
 from platform_assets.ingestion.manifest import IncompleteDay, day_folder, read_manifest, verify
 from platform_assets.ingestion.readers import STRING, ParsedFile, read_file, record_text
-from platform_assets.ingestion.validation import Drift, detect_drift, validate_rows
+from platform_assets.ingestion.validation import Drift, detect_drift, flag_values, validate_rows
 from platform_assets.partitions import PARTITION_COLUMN
 from platform_assets.storage.warehouse import Table, Warehouse
 
@@ -95,6 +95,7 @@ class Importer:
             return self._run(contract, batch, previous, force)
         except IncompleteDay as exc:
             batch.status, batch.message = "failed", str(exc)
+            batch.findings = {"failure": "incomplete_delivery"}
             self.ledger.finish(batch)
             return ImportResult(batch, previous)
         except Exception as exc:
@@ -114,6 +115,12 @@ class Importer:
                 and day in self.warehouse.row_counts(raw_table(contract.name), day, day)):
             batch.status = "noop"
             batch.message = f"same files as published batch {previous.batch_id[:12]}; nothing to do"
+            if previous.manifest_exported_at and manifest.exported_at != previous.manifest_exported_at:
+                # Same content, a newer export: upstream sent the day again.
+                batch.findings = {"resent_of": previous.batch_id,
+                                  "first_exported_at": previous.manifest_exported_at.isoformat(),
+                                  "resent_exported_at": manifest.exported_at.isoformat()}
+                batch.message += f" (re-sent: exported again at {manifest.exported_at:%Y-%m-%d %H:%M} UTC)"
             self.ledger.finish(batch)
             return ImportResult(batch, previous)
 
@@ -148,8 +155,10 @@ class Importer:
         label = f"{contract.name} {day}"
         if drift.breaking:
             batch.rows_loaded = 0
+            batch.findings = {"failure": "schema_drift"}
             return self._fail(batch, previous, rejects, f"{label}: schema drift: {drift.describe()}; nothing published")
         if batch.rows_read and batch.reject_rate > contract.max_reject_rate:
+            batch.findings = {"failure": "reject_rate"}
             top = "; ".join(f"{n:,} × {why}" for why, n in list(_reason_counts(rejects).items())[:3])
             batch.rows_loaded = 0
             return self._fail(batch, previous, rejects, (
@@ -157,6 +166,7 @@ class Importer:
                 f"over the source's threshold of {contract.max_reject_rate:.2%} ({top}); nothing published"))
 
         valid = frame[checked.valid] if checked is not None else frame
+        batch.findings = flag_values(contract, valid)
         raw = build_raw_frame(contract.columns, valid, drift, batch.batch_id, day)
         self.warehouse.replace(raw_table(contract.name), raw, [day])
         batch.status = "partially_succeeded" if rejects else "succeeded"

@@ -44,6 +44,7 @@ import_batches = sa.Table(
     sa.Column("rows_loaded", sa.BigInteger, nullable=False, default=0),
     sa.Column("rows_rejected", sa.BigInteger, nullable=False, default=0),
     sa.Column("drift", sa.Text),          # JSON: {added: [...], missing: [...], retyped: {...}}
+    sa.Column("findings", sa.Text),       # JSON: accepted-but-flagged values, re-sent delivery
     sa.Column("message", sa.Text),
     sa.Column("replaces_batch_id", sa.String(32)),
     sa.Index("ix_import_batches_source_date", "source", "business_date"),
@@ -101,6 +102,7 @@ class Batch:
     rows_loaded: int = 0
     rows_rejected: int = 0
     drift: dict = field(default_factory=dict)
+    findings: dict = field(default_factory=dict)
     message: str | None = None
     replaces_batch_id: str | None = None
 
@@ -113,7 +115,8 @@ class Batch:
             finished_at=_aware(m["finished_at"]), fingerprint=m["fingerprint"],
             contract_version=m["contract_version"], manifest_exported_at=_aware(m["manifest_exported_at"]),
             files=json.loads(m["files"] or "[]"), rows_read=m["rows_read"], rows_loaded=m["rows_loaded"],
-            rows_rejected=m["rows_rejected"], drift=json.loads(m["drift"] or "{}"), message=m["message"],
+            rows_rejected=m["rows_rejected"], drift=json.loads(m["drift"] or "{}"),
+            findings=json.loads(m["findings"] or "{}"), message=m["message"],
             replaces_batch_id=m["replaces_batch_id"],
         )
 
@@ -177,6 +180,7 @@ class Ledger:
                 contract_version=batch.contract_version, manifest_exported_at=batch.manifest_exported_at,
                 files=json.dumps(batch.files), rows_read=batch.rows_read, rows_loaded=batch.rows_loaded,
                 rows_rejected=batch.rows_rejected, drift=json.dumps(batch.drift) if batch.drift else None,
+                findings=json.dumps(batch.findings) if batch.findings else None,
                 message=batch.message, replaces_batch_id=batch.replaces_batch_id,
             ))
             rows = [

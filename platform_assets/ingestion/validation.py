@@ -79,6 +79,30 @@ class RowValidation:
     retyped: dict[str, str]
 
 
+def flag_values(contract: SourceContract, accepted: pd.DataFrame) -> dict:
+    """Accepted rows whose values fail a warning-level check (e.g. a lower-case currency):
+    {"flagged_rows": n, "checks": {"currency: preferably an upper-case code": n}, "sample": [...]}."""
+    from platform_assets.quality.checks import split_schema
+
+    _, warnings = split_schema(contract.schema())
+    present = [c for c in warnings.columns if c in accepted.columns]
+    if not present or accepted.empty:
+        return {}
+    warnings = warnings.remove_columns([c for c in warnings.columns if c not in present])
+    try:
+        warnings.validate(accepted[present].reset_index(drop=True), lazy=True)
+        return {}
+    except pa_errors.SchemaErrors as exc:
+        cases = exc.failure_cases.dropna(subset=["index"])
+    counts = {f"{c}: {chk}": int(g["index"].nunique()) for (c, chk), g in cases.groupby(["column", "check"])}
+    rows = sorted({int(i) for i in cases["index"]})
+    sample = accepted.reset_index(drop=True).iloc[rows[:5]]
+    keep = [c for c in ("_file", "_row", *present) if c in sample.columns]
+    return {"flagged_rows": len(rows), "checks": counts,
+            "sample": [{k: (None if pd.isna(v) else (int(v) if k == "_row" else str(v))) for k, v in r.items()}
+                       for r in sample[keep].to_dict("records")]}
+
+
 def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: dt.date) -> RowValidation:
     frame = frame.reset_index(drop=True)
     n = len(frame)
@@ -93,7 +117,9 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
 
     present = [c for c in contract.columns if c in frame.columns]
     if n and present:
-        schema = contract.schema()
+        from platform_assets.quality.checks import split_schema
+
+        schema, _ = split_schema(contract.schema())  # warning-level checks never reject a row
         schema = schema.remove_columns([c for c in contract.columns if c not in frame.columns])
         try:
             schema.validate(frame[present], lazy=True)

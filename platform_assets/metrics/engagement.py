@@ -60,7 +60,11 @@ def aggregate_engagement(active_users: pd.DataFrame, engagement: pd.DataFrame, d
         "sms_clicks": total("sms", "clicks"), "reviews": total("reviews", "reviews"),
         "mean_rating": _round(ratio(total("reviews", "rating_sum"), total("reviews", "reviews")), 4),
     })
-    return pd.DataFrame([row])
+    frame = pd.DataFrame([row])
+    ratios = [c for c in frame.columns if c.startswith(("dau_mau", "sessions_per_dau")) or c == "mean_rating"]
+    for column in ratios:
+        frame[column] = frame[column].astype("float64")
+    return frame
 
 
 def _round(value: float | None, places: int = 6) -> float | None:

@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import numpy as np
 import pandas as pd
 
-from platform_assets.money import CENT, decimal_column, ratio
+from platform_assets.money import CENT, decimal_column, floats, ratio
 from platform_assets.partitions import PARTITION_COLUMN
 
 ALL = "all"
@@ -44,7 +44,7 @@ def daily_growth(customers: pd.DataFrame, first_orders: pd.DataFrame, assignment
         "new_customers": totals["is_new"].to_numpy(),
         "first_order_customers": totals["is_first"].to_numpy(),
         "converted_new_customers": totals["converted"].to_numpy(),
-        "conversion_rate": [_round(ratio(c, n)) for c, n in zip(totals["converted"], totals["is_new"])],
+        "conversion_rate": floats(_round(ratio(c, n)) for c, n in zip(totals["converted"], totals["is_new"])),
     })
 
 
@@ -91,6 +91,9 @@ def aggregate_growth(signups: pd.DataFrame, loaded_dates: list, cumulative_custo
     frame = pd.DataFrame(rows)
     frame.insert(0, PARTITION_COLUMN, pd.Timestamp(day))
     frame["cumulative_customers"] = frame["cumulative_customers"].astype("Int64")
+    frame["new_customers"] = frame["new_customers"].astype("int64")
+    for column in ("growth_7d", "growth_28d"):
+        frame[column] = floats(frame[column])
     return frame
 
 

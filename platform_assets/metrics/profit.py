@@ -112,7 +112,7 @@ def aggregate_profit(net_revenue_cents: int, cogs_cents: int, marketing_cents: i
         "contribution_profit_usd": decimal_column([contribution])[0],
         "gross_margin": _round(ratio(gross, net_revenue_cents)),
         "contribution_margin": _round(ratio(contribution, net_revenue_cents)),
-    }])
+    }]).astype({"gross_margin": "float64", "contribution_margin": "float64"})
 
 
 def _round(value: float | None, places: int = 6) -> float | None:

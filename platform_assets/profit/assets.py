@@ -4,10 +4,13 @@ import dagster as dg
 import pandas as pd
 
 from platform_assets import keys
-from platform_assets.conventions import partition_dates, plain_metadata
+from platform_assets.conventions import partition_dates
 from platform_assets.metrics import profit, revenue
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.reports import money_total, report_attributes, report_table, staging
+from platform_assets.profit.schemas import unit_level_profit as unit_level_profit_schema
+from platform_assets.profit.schemas import aggregate_profit as aggregate_profit_schema
+from platform_assets.quality.publish import Publisher
 from platform_assets.resources import PlatformResource
 from platform_assets.team import Team
 
@@ -38,24 +41,26 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             "gross profit per unit. Customers' POS and online activity counts for their variant; stores' POS "
             "activity for store experiments. Definitions: platform_assets/metrics/profit.py. "
             "SLA: by 09:00 America/New_York daily (medium)."),
-        **report_attributes(keys.UNIT_LEVEL_PROFIT, domain="profit", team=team, code_version=CODE_VERSION),
+        **report_attributes(keys.UNIT_LEVEL_PROFIT, contract=unit_level_profit_schema.CONTRACT,
+                            domain="profit", team=team, code_version=CODE_VERSION),
     )
-    def unit_level_profit(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    def unit_level_profit(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
+        pub = Publisher(unit_level_profit_schema.CONTRACT, platform, report_table(keys.UNIT_LEVEL_PROFIT), context.log)
         frames, missing = [], 0
         for day in partition_dates(context):
             facts, missing_cost = _facts(wh, day, with_refunds=True)
             assignments = staging(wh, keys.STG_EXPERIMENT_ASSIGNMENTS, day,
                                   columns=["experiment_id", "unit_type", "unit_id", "variant"])
             frame = profit.unit_level_profit(facts, assignments, day)
-            wh.replace(report_table(keys.UNIT_LEVEL_PROFIT), frame, [day])
+            pub.publish(frame, day, {"lines_without_cost": missing_cost})
             frames.append(frame)
             missing += missing_cost
         frame = pd.concat(frames, ignore_index=True)
-        return dg.MaterializeResult(metadata=plain_metadata({
+        yield from pub.outputs({
             "rows": len(frame), "experiments": int(frame["experiment_id"].nunique()),
             "units": int(frame["units"].sum()), "net_revenue_usd": money_total(frame, "net_revenue_usd"),
-            "gross_profit_usd": money_total(frame, "gross_profit_usd"), "lines_without_cost": missing}))
+            "gross_profit_usd": money_total(frame, "gross_profit_usd"), "lines_without_cost": missing})
 
     @dg.asset(
         deps=[keys.REVENUE_CLOSE, keys.STG_POS_LINES, keys.STG_ORDER_LINES, keys.STG_PRODUCTS,
@@ -66,10 +71,12 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             "COGS, marketing spend of every platform, gross profit, contribution profit (gross profit - "
             "marketing spend) and both margins. Definitions: platform_assets/metrics/profit.py. "
             "SLA: by 08:00 America/New_York daily (high)."),
-        **report_attributes(keys.AGGREGATE_PROFIT, domain="profit", team=team, code_version=CODE_VERSION),
+        **report_attributes(keys.AGGREGATE_PROFIT, contract=aggregate_profit_schema.CONTRACT,
+                            domain="profit", team=team, code_version=CODE_VERSION),
     )
-    def aggregate_profit(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    def aggregate_profit(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
+        pub = Publisher(aggregate_profit_schema.CONTRACT, platform, report_table(keys.AGGREGATE_PROFIT), context.log)
         frames = []
         for day in partition_dates(context):
             close = wh.read(report_table(keys.REVENUE_CLOSE), day, day)
@@ -79,15 +86,15 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             spend = staging(wh, keys.STG_MARKETING_SPEND, day, columns=["spend_usd_cents"])
             frame = profit.aggregate_profit(int(revenue.cents(close["net_revenue_usd"]).sum()), int(facts["cogs"].sum()),
                                             int(spend["spend_usd_cents"].sum()), day)
-            wh.replace(report_table(keys.AGGREGATE_PROFIT), frame, [day])
+            pub.publish(frame, day)
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True)
         last = frame.iloc[-1]
-        return dg.MaterializeResult(metadata=plain_metadata({
+        yield from pub.outputs({
             "net_revenue_usd": money_total(frame, "net_revenue_usd"), "cogs_usd": money_total(frame, "cogs_usd"),
             "marketing_spend_usd": money_total(frame, "marketing_spend_usd"),
             "gross_profit_usd": money_total(frame, "gross_profit_usd"),
             "contribution_profit_usd": money_total(frame, "contribution_profit_usd"),
-            "gross_margin": last["gross_margin"], "contribution_margin": last["contribution_margin"]}))
+            "gross_margin": last["gross_margin"], "contribution_margin": last["contribution_margin"]})
 
     return [unit_level_profit, aggregate_profit]

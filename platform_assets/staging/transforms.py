@@ -33,6 +33,11 @@ class CleanStats:
     rows_out: int = 0
     notes: list[str] = field(default_factory=list)
 
+    def check_stats(self) -> dict:
+        """What the duplicates check reads."""
+        return {"rows_in": self.rows_in, "exact_duplicates": self.exact_duplicates,
+                "conflicting_duplicates": self.conflicting_duplicates}
+
     def as_metadata(self) -> dict:
         return {"rows_in": self.rows_in, "exact_duplicates_removed": self.exact_duplicates,
                 "conflicting_duplicates_resolved": self.conflicting_duplicates, "rows": self.rows_out}

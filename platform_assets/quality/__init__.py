@@ -1,0 +1,1 @@
+"""Data quality: pandera contracts as Dagster asset checks, reconciliation, anomalies."""

@@ -1,0 +1,332 @@
+"""The one helper that turns a dataset's pandera schema (and any extra checks) into Dagster
+asset checks evaluated on the partition just computed, before it is published.
+
+- Checks of the schema that fail rows are grouped by severity: the ``schema`` check (ERROR) holds
+  every pandera check without ``raise_warning``; ``schema_warnings`` (WARN) holds those with
+  ``raise_warning=True``. Each result carries a table with one line per pandera check (column,
+  check, failing rows, example values), the number of failing rows and a sample of them.
+- ``ExtraCheck``s cover what a row-wise schema cannot: reconciliation, totals across layers,
+  anomalies, freshness of reference data.
+- A failed ERROR check on a blocking spec stops the partition: the asset does not publish it, and
+  Dagster fails the step, so nothing downstream of that partition runs.
+- ``table_schema`` turns the pandera schema into the column schema the UI shows.
+
+Plain pandas/pandera here; the Dagster types are only the results and specs.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pandera.errors as pa_errors
+import pandera.pandas as pa
+
+from platform_assets.partitions import DAILY_PARTITIONS
+
+ERROR = dg.AssetCheckSeverity.ERROR
+WARN = dg.AssetCheckSeverity.WARN
+SAMPLE_ROWS = 5
+SCHEMA_CHECK = "schema"
+SCHEMA_WARNINGS_CHECK = "schema_warnings"
+
+
+@dataclass
+class Outcome:
+    """The result of one check on one partition, before it becomes an AssetCheckResult."""
+
+    passed: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    severity: dg.AssetCheckSeverity | None = None  # overrides the check's default
+
+
+@dataclass
+class CheckContext:
+    """What an extra check may look at: the rows about to be published, and where the rest is."""
+
+    frame: pd.DataFrame
+    day: dt.date
+    platform: Any = None                  # PlatformResource: warehouse(), ledger()
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExtraCheck:
+    name: str
+    description: str
+    evaluate: Callable[[CheckContext], Outcome]
+    severity: dg.AssetCheckSeverity = ERROR
+    blocking: bool = False
+    additional_deps: tuple[dg.AssetKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class DatasetContract:
+    """A dataset's pandera schema and extra checks, and whether its ERROR checks block."""
+
+    key: dg.AssetKey
+    schema: pa.DataFrameSchema
+    blocking: bool = True
+    extra: tuple[ExtraCheck, ...] = ()
+
+    # -- specs ----------------------------------------------------------------------------
+    def specs(self) -> list[dg.AssetCheckSpec]:
+        # partitions_def on AssetCheckSpec (a public parameter, marked preview in 1.13) records each
+        # result against its business date, which is the point of these checks; Dagster is
+        # pinned to 1.13.27 so a patch release cannot change it underneath us.
+        errors, warnings = split_schema(self.schema)
+        specs = [dg.AssetCheckSpec(
+            SCHEMA_CHECK, asset=self.key, blocking=self.blocking, partitions_def=DAILY_PARTITIONS,
+            description=f"pandera contract {self.schema.name or self.key.to_user_string()} (ERROR): "
+                        + "; ".join(describe_checks(errors)),
+        )]
+        if describe_checks(warnings):
+            specs.append(dg.AssetCheckSpec(
+                SCHEMA_WARNINGS_CHECK, asset=self.key, blocking=False, partitions_def=DAILY_PARTITIONS,
+                description="pandera warnings (WARN): " + "; ".join(describe_checks(warnings))))
+        for extra in self.extra:
+            specs.append(dg.AssetCheckSpec(
+                extra.name, asset=self.key, blocking=extra.blocking, partitions_def=DAILY_PARTITIONS,
+                description=f"{extra.description} ({extra.severity.value}{', blocking' if extra.blocking else ''})",
+                additional_deps=list(extra.additional_deps)))
+        return specs
+
+    def table_schema(self) -> dg.TableSchema:
+        return table_schema(self.schema)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def evaluate(self, ctx: CheckContext) -> list[tuple[str, Outcome, bool]]:
+        """(check name, outcome, blocking) for every check of the contract."""
+        errors, warnings = split_schema(self.schema)
+        out = [(SCHEMA_CHECK, run_schema(errors, ctx.frame, ERROR), self.blocking)]
+        if describe_checks(warnings):
+            out.append((SCHEMA_WARNINGS_CHECK, run_schema(warnings, ctx.frame, WARN), False))
+        for extra in self.extra:
+            outcome = extra.evaluate(ctx)
+            if outcome.severity is None:
+                outcome.severity = extra.severity
+            out.append((extra.name, outcome, extra.blocking))
+        return out
+
+    def results(self, ctx: CheckContext) -> tuple[list[dg.AssetCheckResult], list[str]]:
+        """AssetCheckResults, and the names of failed blocking ERROR checks (empty = publish)."""
+        results, blockers = [], []
+        for name, outcome, blocking in self.evaluate(ctx):
+            severity = outcome.severity or ERROR
+            if not outcome.passed and blocking and severity == ERROR:
+                blockers.append(name)
+            results.append(to_result(self.key, name, outcome, severity))
+        return results, blockers
+
+
+def to_result(key: dg.AssetKey, name: str, outcome: Outcome, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(asset_key=key, check_name=name, passed=outcome.passed, severity=severity,
+                               description=outcome.description, metadata=plain(outcome.metadata))
+
+
+def plain(metadata: dict[str, Any]) -> dict[str, Any]:
+    from platform_assets.conventions import plain_metadata
+
+    return plain_metadata(metadata)
+
+
+# ---------------------------------------------------------------------------------------------
+# pandera
+# ---------------------------------------------------------------------------------------------
+
+def _is_warning(check: pa.Check) -> bool:
+    return bool(getattr(check, "raise_warning", False))
+
+
+def split_schema(schema: pa.DataFrameSchema) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema]:
+    """(ERROR part, WARN part): checks with raise_warning=True go to the WARN part, stripped of
+    the flag so pandera reports their failing rows instead of emitting a Python warning."""
+    errors = copy.deepcopy(schema)
+    warn_cols = {}
+    for name, col in schema.columns.items():
+        warns = [_as_error(c) for c in col.checks if _is_warning(c)]
+        if warns:
+            warn_cols[name] = pa.Column(None, checks=warns, nullable=True, required=col.required, name=name)
+    errors = errors.update_columns({n: {"checks": [c for c in col.checks if not _is_warning(c)]}
+                                    for n, col in schema.columns.items()})
+    errors.checks = [c for c in schema.checks if not _is_warning(c)]
+    warnings = pa.DataFrameSchema(warn_cols, checks=[_as_error(c) for c in schema.checks if _is_warning(c)],
+                                  name=f"{schema.name}_warnings", strict=False)
+    return errors, warnings
+
+
+def _as_error(check: pa.Check) -> pa.Check:
+    """The same check reporting failing rows (pandera's raise_warning only emits a warning)."""
+    plain_check = copy.copy(check)
+    plain_check.raise_warning = False
+    return plain_check
+
+
+def describe_checks(schema: pa.DataFrameSchema) -> list[str]:
+    parts = []
+    for name, col in schema.columns.items():
+        bits = []
+        if col.dtype is not None:
+            bits.append(f"type {col.dtype}")
+        if not col.nullable:
+            bits.append("not null")
+        if col.unique:
+            bits.append("unique")
+        bits += [c.error or c.name for c in col.checks]
+        if bits:
+            parts.append(f"{name}: {', '.join(str(b) for b in bits)}")
+    if schema.unique:
+        parts.append(f"unique ({', '.join(schema.unique)})")
+    parts += [c.error or c.name for c in schema.checks]
+    return parts
+
+
+def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, severity: dg.AssetCheckSeverity) -> Outcome:
+    """Validate lazily; summarize failures per pandera check, with a sample of failing rows."""
+    frame = frame.reset_index(drop=True)
+    try:
+        schema.validate(frame, lazy=True)
+        cases = pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])
+    except pa_errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    table = _per_check_table(schema, cases)
+    rows = sorted({int(i) for i in cases["index"].dropna()}) if len(cases) else []
+    structural = cases[cases["index"].isna()] if len(cases) else cases
+    passed = not len(cases)
+    label = "contract" if severity == ERROR else "warning checks"
+    if passed:
+        description = f"{len(frame):,} rows pass the {label} ({len(table)} checks)"
+    else:
+        failing = [f"{r['column']}: {r['check']} ({r['failing_rows']:,})" for r in table if r["failing_rows"]]
+        description = (f"{len(rows):,} of {len(frame):,} rows fail the {label}: " + "; ".join(failing[:6])
+                       + (f"; {len(structural)} schema-level failure(s)" if len(structural) else ""))
+    sample = frame.iloc[rows[:SAMPLE_ROWS]] if rows else frame.iloc[:0]
+    return Outcome(passed, description, {
+        "rows_checked": len(frame),
+        "failing_rows": len(rows) + (1 if len(structural) and not rows else 0),
+        "checks": dg.MetadataValue.md(_markdown(table)),
+        "failing_rows_sample": dg.MetadataValue.json(_records(sample)),
+    })
+
+
+def _per_check_table(schema: pa.DataFrameSchema, cases: pd.DataFrame) -> list[dict]:
+    """Every declared check with its failing-row count (0 for those that passed)."""
+    counts: dict[tuple[str, str], tuple[int, list[str]]] = {}
+    if len(cases):
+        # pandera reports a multi-column uniqueness failure once per column: count rows once.
+        unique_rows = cases["check"] == "multiple_fields_uniqueness"
+        if unique_rows.any():
+            dup = cases[unique_rows]
+            counts[(str(schema.unique), "multiple_fields_uniqueness")] = (
+                int(dup["index"].nunique()), [str(v) for v in dup["failure_case"].dropna().unique()[:3]])
+            cases = cases[~unique_rows]
+    for (column, check), group in (cases.groupby(["column", "check"], dropna=False) if len(cases) else []):
+        examples = [str(v) for v in group["failure_case"].dropna().unique()[:3]]
+        counts[(str(column), str(check))] = (int(group["index"].nunique()) or len(group), examples)
+    rows, seen = [], set()
+
+    def add(column: str, check: str) -> None:
+        n, examples = counts.get((column, check), (0, []))
+        seen.add((column, check))
+        rows.append({"column": column, "check": check, "failing_rows": n, "examples": ", ".join(examples)})
+
+    for name, col in schema.columns.items():
+        if col.dtype is not None:
+            add(name, f"dtype('{col.dtype}')")
+        if not col.nullable:
+            add(name, "not_nullable")
+        for c in col.checks:
+            add(name, str(c.error or c.name))
+    if schema.unique:
+        add(str(schema.unique), "multiple_fields_uniqueness")  # key as counted above
+    for c in schema.checks:
+        add(str(schema.name), str(c.error or c.name))
+    for (column, check), (n, examples) in counts.items():  # failures of checks not declared above
+        if (column, check) not in seen:
+            rows.append({"column": column, "check": check, "failing_rows": n, "examples": ", ".join(examples)})
+    return rows
+
+
+def _markdown(rows: list[dict]) -> str:
+    lines = ["| column | check | failing rows | examples |", "|---|---|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['column']} | {r['check']} | {r['failing_rows']:,} | {r['examples']} |")
+    return "\n".join(lines)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return json.loads(frame.astype(str).to_json(orient="records")) if len(frame) else []
+
+
+def table_schema(schema: pa.DataFrameSchema) -> dg.TableSchema:
+    """The column schema Dagster shows on the asset, from the pandera schema."""
+    columns = []
+    for name, col in schema.columns.items():
+        other = [str(c.error or c.name) for c in col.checks]
+        columns.append(dg.TableColumn(
+            name, str(col.dtype) if col.dtype is not None else "string", description=col.description,
+            constraints=dg.TableColumnConstraints(nullable=col.nullable, unique=col.unique, other=other)))
+    return dg.TableSchema(columns=columns, constraints=dg.TableConstraints(
+        other=[f"unique ({', '.join(schema.unique)})"] if schema.unique else []))
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for schema modules
+# ---------------------------------------------------------------------------------------------
+
+STRING = pd.StringDtype("pyarrow")
+UTC = pd.DatetimeTZDtype(tz="UTC")
+DATE = "datetime64[ns]"
+
+
+def text(description: str = "", nullable: bool = False, isin: Sequence[str] | None = None, **kw) -> pa.Column:
+    checks = [pa.Check.str_length(min_value=1, error="non-empty")] if not isin else \
+        [pa.Check.isin(list(isin), error=f"one of {'/'.join(isin)}")]
+    return pa.Column(STRING, checks=checks, nullable=nullable, description=description or None, **kw)
+
+
+def cents(description: str = "", minimum: int | None = 0, nullable: bool = False, warn_above: int | None = None) -> pa.Column:
+    checks = [] if minimum is None else [pa.Check.ge(minimum, error=f">= {minimum}")]
+    if warn_above is not None:
+        checks.append(pa.Check.le(warn_above, error=f"<= {warn_above:,} (unusually large)", raise_warning=True))
+    return pa.Column("int64", checks=checks, nullable=nullable, description=description or None)
+
+
+def count(description: str = "", minimum: int = 0) -> pa.Column:
+    return pa.Column("int64", checks=[pa.Check.ge(minimum, error=f">= {minimum}")], description=description or None)
+
+
+def money(description: str = "", minimum: float | None = None, nullable: bool = False) -> pa.Column:
+    """A report's exact money column (Decimal objects, two places)."""
+    import decimal
+
+    checks = [pa.Check(lambda s: s.map(lambda v: isinstance(v, decimal.Decimal) and v == v.quantize(decimal.Decimal("0.01"))),
+                       error="an exact decimal with 2 places", ignore_na=True)]
+    if minimum is not None:
+        checks.append(pa.Check(lambda s: s.map(lambda v: v >= minimum), error=f">= {minimum}", ignore_na=True))
+    return pa.Column(object, checks=checks, nullable=nullable, description=description or None)
+
+
+def ratio(description: str = "", nullable: bool = True, minimum: float | None = None,
+          maximum: float | None = None) -> pa.Column:
+    checks = []
+    if minimum is not None:
+        checks.append(pa.Check.ge(minimum, error=f">= {minimum}"))
+    if maximum is not None:
+        checks.append(pa.Check.le(maximum, error=f"<= {maximum}"))
+    return pa.Column("float64", checks=checks, nullable=nullable, coerce=False, description=description or None)
+
+
+def business_date() -> pa.Column:
+    return pa.Column(DATE, description="business date (partition)")
+
+
+def one_business_date() -> pa.Check:
+    return pa.Check(lambda df: df["business_date"].nunique() <= 1, error="all rows belong to one business date")

@@ -1,0 +1,285 @@
+"""Data quality: every injected defect is caught by a named check with the right severity,
+blocking checks stop the partition's downstream, and clean days pass every check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from platform_assets import keys
+from platform_assets.definitions import build_definitions
+from platform_assets.demo import QUIET
+from platform_assets.jobs import DAILY_JOB
+from platform_assets.quality.anomaly import AnomalyParams, expected_range
+from platform_assets.quality.checks import CheckContext, DatasetContract, run_schema, split_schema
+from platform_assets.quality.reconciliation import reconcile
+from platform_assets.resources import PlatformResource
+from platform_assets_tests.conftest import DAYS, check_outcomes, day, rewrite_manifest
+
+ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+
+
+def outcomes(materialized, i):
+    return check_outcomes(materialized.results[day(i)])
+
+
+def failed(materialized, i) -> set[tuple[str, str]]:
+    return {k for k, e in outcomes(materialized, i).items() if not e.passed}
+
+
+# ------------------------------------------------------------------------------------------------
+# Each documented defect (docs/sample-data.md), caught on its day by a named check
+# ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("asset,check,severity,days", [
+    ("raw_pos_transactions", "contract", WARN, range(DAYS)),                   # invalid rows, every day
+    ("stg_pos_lines", "duplicates", WARN, range(DAYS)),                        # re-sent rows, every day
+    ("stg_orders", "duplicates", WARN, range(DAYS)),
+    ("raw_pos_transactions", "contract_warnings", WARN, [1]),                  # lowercase currency codes
+    ("raw_orders", "contract_warnings", WARN, [1]),
+    ("revenue_close", "reconciles_with_ledger", ERROR, [5]),                   # ledger disagrees
+    ("stg_fx_rates", "rates_complete", WARN, [6, 12, 13]),                     # missing GBP; stale provider
+    ("stg_products", "snapshot_fresh", WARN, [7]),                             # 40-day-old catalogue
+    ("raw_pos_transactions", "schema_drift", WARN, range(8, DAYS)),            # added column
+    ("revenue_close", "anomaly", WARN, [12]),                                  # flash sale (orders x3)
+    ("stg_fx_rates", "rates_fresh", WARN, [13]),                               # rates 2 days old
+])
+def test_defect_is_caught_by_its_check_on_its_day_only(materialized, asset, check, severity, days):
+    for i in range(DAYS):
+        evaluation = outcomes(materialized, i)[(asset, check)]
+        assert evaluation.passed == (i not in days), (asset, check, i, evaluation.description)
+        if not evaluation.passed:
+            assert evaluation.severity == severity
+            assert evaluation.partition == day(i).isoformat()
+
+
+def test_nothing_else_fails_on_the_mess_days(materialized):
+    expected = {("raw_pos_transactions", "contract"), ("stg_pos_lines", "duplicates"), ("stg_orders", "duplicates"),
+                ("stg_app_events", "duplicates")}
+    by_day = {1: {("raw_pos_transactions", "contract_warnings"), ("raw_orders", "contract_warnings")},
+              5: {("revenue_close", "reconciles_with_ledger")}, 6: {("stg_fx_rates", "rates_complete")},
+              7: {("stg_products", "snapshot_fresh")},
+              # The flash sale shows in every report built on revenue.
+              12: {("revenue_close", "anomaly"), ("aggregate_profit", "anomaly"), ("unit_level_profit", "anomaly"),
+                   ("stg_fx_rates", "rates_complete")},
+              13: {("stg_fx_rates", "rates_complete"), ("stg_fx_rates", "rates_fresh")}}
+    for i in range(DAYS):
+        drift = {("raw_pos_transactions", "schema_drift")} if i >= 8 else set()
+        assert failed(materialized, i) == expected | by_day.get(i, set()) | drift, i
+
+
+def test_failing_checks_say_what_and_show_failing_rows(materialized):
+    contract = outcomes(materialized, 0)[("raw_pos_transactions", "contract")]
+    assert "rows rejected" in contract.description and "quantity: expected an integer >= 1" in contract.description
+    sample = contract.metadata["failing_rows_sample"].value
+    assert sample and {"file", "row_number", "reason", "record"} <= set(sample[0])
+    reconciliation = outcomes(materialized, 5)[("revenue_close", "reconciles_with_ledger")]
+    assert "EMEA revenue" in reconciliation.description and "tolerance 0.1%" in reconciliation.description
+    assert "| EMEA | revenue |" in reconciliation.metadata["lines"].value
+    anomaly = outcomes(materialized, 12)[("revenue_close", "anomaly")]
+    online = anomaly.metadata["net_revenue_usd_online"].value
+    assert online["observed"] > online["expected_high"] and online["basis"] == "trailing days"
+    warnings = outcomes(materialized, 1)[("raw_pos_transactions", "contract_warnings")]
+    assert "currency: preferably an upper-case code" in warnings.description
+    assert warnings.metadata["failing_rows_sample"].value[0]["currency"].islower()
+
+
+def test_clean_days_pass_every_check(materialized_clean):
+    for d, result in materialized_clean.results.items():
+        assert result.success, d
+        evaluations = result.get_asset_check_evaluations()
+        assert len(evaluations) > 100
+        assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == [], d
+
+
+def test_every_asset_of_raw_staging_and_reports_has_checks_and_a_column_schema():
+    graph = build_definitions().resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        names = {c.name for c in node.check_keys}
+        assert names, key
+        assert "schema" in names or "contract" in names, key
+        assert node.metadata.get("dagster/column_schema"), key
+
+
+# ------------------------------------------------------------------------------------------------
+# Refused deliveries: the check says why, the step fails, nothing downstream runs
+# ------------------------------------------------------------------------------------------------
+
+def run_day(platform, i, instance=None, selection=None):
+    defs = build_definitions(platform=platform)
+    job = defs.resolve_job_def(DAILY_JOB) if selection is None else \
+        defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(selection))
+    return job.execute_in_process(partition_key=day(i).isoformat(), instance=instance or dg.DagsterInstance.ephemeral(),
+                                  run_config=QUIET, raise_on_error=False)
+
+
+def stage_day(private_landing, landing_default, i, overrides=None):
+    """Copy every source of day i (and the day before, for FX) into the private landing zone."""
+    from platform_assets.ingestion import registry
+
+    for source in registry.discover():
+        for k in (i - 1, i):
+            src = (overrides or {}).get((source, k))
+            private_landing(source, k, from_path=src)
+
+
+def test_renamed_column_fails_schema_drift_and_blocks_the_partition(tmp_path, private_landing, landing_default):
+    superseded = landing_default / "_superseded" / "refunds" / day(11).isoformat() / "delivery-1"
+    stage_day(private_landing, landing_default, 11, {("refunds", 11): superseded})
+    platform = PlatformResource(landing_dir=str(private_landing.root), data_dir=str(tmp_path / "data"))
+    run_day(platform, 10)
+    result = run_day(platform, 11)
+    drift = check_outcomes(result)[("raw_refunds", "schema_drift")]
+    assert not drift.passed and drift.severity == ERROR and "required column(s) missing: amount" in drift.description
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "raw_refunds" not in materialized and "stg_refunds" not in materialized
+    assert "revenue_close" not in materialized and "aggregate_profit" not in materialized
+    assert "aggregate_engagement" in materialized, "branches that do not need refunds still run"
+
+
+def test_truncated_delivery_fails_delivery_complete(tmp_path, private_landing, landing_default):
+    superseded = landing_default / "_superseded" / "pos_transactions" / day(4).isoformat() / "delivery-1"
+    private_landing("pos_transactions", 4, from_path=superseded)
+    platform = PlatformResource(landing_dir=str(private_landing.root), data_dir=str(tmp_path / "data"))
+    result = run_day(platform, 4, selection=[keys.raw_key("pos_transactions")])
+    complete = check_outcomes(result)[("raw_pos_transactions", "delivery_complete")]
+    assert not complete.passed and complete.severity == ERROR and "pos_APAC.csv is incomplete" in complete.description
+
+
+def test_resent_delivery_is_flagged(tmp_path, private_landing):
+    folder = private_landing("refunds", 2)
+    platform = PlatformResource(landing_dir=str(private_landing.root), data_dir=str(tmp_path / "data"))
+    instance = dg.DagsterInstance.ephemeral()
+    run_day(platform, 2, instance, selection=[keys.raw_key("refunds")])
+    manifest = json.loads((folder / "_manifest.json").read_text())
+    manifest["exported_at"] = "2024-03-07T06:40:00Z"  # the same files, exported again 45 minutes later
+    (folder / "_manifest.json").write_text(json.dumps(manifest))
+    result = run_day(platform, 2, instance, selection=[keys.raw_key("refunds")])
+    resent = check_outcomes(result)[("raw_refunds", "resent_delivery")]
+    assert not resent.passed and resent.severity == WARN and "re-sent the same files" in resent.description
+    assert result.success
+
+
+def test_reject_rate_over_threshold_fails_its_check(tmp_path):
+    from platform_assets.generator import generate
+    from platform_assets_tests.conftest import START
+
+    generate(tmp_path / "landing", START, 10, scale="small", seed=3, mess="heavy", sources=["pos_transactions"])
+    platform = PlatformResource(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data"))
+    result = run_day(platform, 9, selection=[keys.raw_key("pos_transactions")])
+    rate = check_outcomes(result)[("raw_pos_transactions", "reject_rate")]
+    assert not rate.passed and rate.severity == ERROR and "over the source's threshold" in rate.description
+    assert not result.success
+
+
+# ------------------------------------------------------------------------------------------------
+# The circuit breaker: a blocking staging failure leaves the date's reports unmaterialized
+# ------------------------------------------------------------------------------------------------
+
+def test_blocking_staging_failure_stops_the_reports_of_that_date(tmp_path, private_landing, landing_default, monkeypatch):
+    from platform_assets.staging import transforms as T
+
+    stage_day(private_landing, landing_default, 3)
+    platform = PlatformResource(landing_dir=str(private_landing.root), data_dir=str(tmp_path / "data"))
+    instance = dg.DagsterInstance.ephemeral()
+    assert run_day(platform, 2, instance).success
+    real = T.pos_lines
+
+    def double_counting(raw, rates, d):  # a regression that counts some lines twice
+        frame, stats = real(raw, rates, d)
+        return pd.concat([frame, frame.head(5)], ignore_index=True), stats
+
+    monkeypatch.setattr(T, "pos_lines", double_counting)
+    result = run_day(platform, 3, instance)
+    checks = check_outcomes(result)
+    assert not checks[("stg_pos_lines", "no_rows_lost")].passed
+    assert "5 row(s) multiplied (double counting)" in checks[("stg_pos_lines", "no_rows_lost")].description
+    assert not checks[("stg_pos_lines", "schema")].passed  # (transaction_id, sku) no longer unique
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    for blocked in ("stg_pos_lines", "revenue_close", "unit_level_profit", "aggregate_profit"):
+        assert blocked not in materialized, blocked
+    assert {"stg_orders", "daily_growth", "aggregate_engagement"} <= materialized
+    # Nothing half-checked was published: the warehouse has no stg_pos_lines for the date...
+    wh = platform.warehouse()
+    from platform_assets.staging.assets import table
+
+    assert day(3) not in wh.dates(table(keys.STG_POS_LINES))
+    # ...and the reason is recorded on the check for the partition, as the UI shows it.
+    record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(keys.STG_POS_LINES, "no_rows_lost")])[dg.AssetCheckKey(keys.STG_POS_LINES, "no_rows_lost")]
+    assert record.event.dagster_event.event_specific_data.partition == day(3).isoformat()
+    assert record.status.value == "FAILED"
+    # Fixed: the same date runs through.
+    monkeypatch.setattr(T, "pos_lines", real)
+    assert run_day(platform, 3, instance).success
+
+
+# ------------------------------------------------------------------------------------------------
+# The pieces, on small frames
+# ------------------------------------------------------------------------------------------------
+
+def test_anomaly_baseline_is_robust_excludes_the_day_and_has_floors():
+    params = AnomalyParams()
+    dates = pd.date_range("2024-01-01", periods=35)
+    values = pd.Series(100_000.0, index=dates)
+    values.iloc[-8] = 5_000_000.0  # an outlier in the history does not widen the band
+    d = dates[-1].date()
+    e = expected_range("m", "money_usd", 100_500.0, values, d, params)
+    assert e.basis == "same weekday" and e.points == 4 and not e.anomalous
+    assert (e.low, e.high) == (85_000.0, 115_000.0), "MAD is 0: the 15% floor sets the band"
+    assert expected_range("m", "money_usd", 130_000.0, values, d, params).anomalous
+    with_today = values.copy()
+    with_today.loc[dates[-1]] = 10**9
+    assert expected_range("m", "money_usd", 130_000.0, with_today, d, params).median == 100_000.0
+    tiny = expected_range("m", "count", 30.0, pd.Series(10.0, index=dates), d, params)
+    assert not tiny.anomalous, "the absolute floor (25) keeps tiny numbers from paging"
+    short = expected_range("m", "count", 1.0, pd.Series(10.0, index=dates[-7:]), d, params)
+    assert not short.judged and "6 baseline point(s), 7 needed" in short.basis, "a week is needed"
+    weekly = pd.Series([85.0, 90, 90, 95, 110, 130, 120] * 2, index=dates[-15:-1])  # a busy weekend
+    assert not expected_range("m", "count", 130.0, weekly.iloc[-7:], d, params).anomalous
+    trailing = expected_range("m", "count", 1000.0, pd.Series(100.0, index=dates[-10:]), d, params)
+    assert trailing.basis == "trailing days" and trailing.anomalous
+
+
+def test_reconciliation_tolerance():
+    from decimal import Decimal
+
+    close = pd.DataFrame({"region": ["AMER"], "gross_sales_usd": [Decimal("1000.00")],
+                          "discounts_usd": [Decimal("0.00")], "refunds_usd": [Decimal("10.00")]})
+    ledger = pd.DataFrame({"entity": ["AMER", "AMER"], "account": ["revenue", "refunds"],
+                           "amount_usd_cents": [100_090, 1_000]})
+    lines = reconcile(close, ledger, tolerance=0.001, floor_cents=100).set_index(["entity", "account"])
+    assert bool(lines.loc[("AMER", "revenue"), "ok"]), "0.09% off is within 0.1%"
+    assert bool(lines.loc[("ONLINE", "revenue"), "ok"]), "nothing sold, nothing booked: reconciles"
+    off = reconcile(close, ledger.assign(amount_usd_cents=[100_200, 1_000]), 0.001, 100)
+    assert not bool(off.set_index(["entity", "account"]).loc[("AMER", "revenue"), "ok"]), "0.2% off fails"
+    small = reconcile(close.assign(gross_sales_usd=[Decimal("1.00")]), ledger.assign(amount_usd_cents=[150, 1_000]),
+                      0.001, 100)
+    assert bool(small.set_index(["entity", "account"]).loc[("AMER", "revenue"), "ok"]), "under the $1 floor"
+
+
+def test_schema_split_counts_failures_per_check_with_a_sample():
+    import pandera.pandas as pa
+
+    schema = pa.DataFrameSchema({"q": pa.Column("int64", [pa.Check.ge(1, error=">= 1"),
+                                                          pa.Check.le(5, error="<= 5", raise_warning=True)])},
+                                unique=["q"], name="t")
+    errors, warnings = split_schema(schema)
+    frame = pd.DataFrame({"q": [1, 0, 7, 7]})
+    e = run_schema(errors, frame, ERROR)
+    w = run_schema(warnings, frame, WARN)
+    assert not e.passed and e.metadata["failing_rows"] == 3 and ">= 1 (1)" in e.description
+    assert "| ['q'] | multiple_fields_uniqueness | 2 |" in e.metadata["checks"].value
+    assert not w.passed and w.metadata["failing_rows"] == 2
+    assert len(e.metadata["failing_rows_sample"].value) == 3
+    contract = DatasetContract(dg.AssetKey("t"), schema)
+    assert [s.name for s in contract.specs()] == ["schema", "schema_warnings"]
+    results, blockers = contract.results(CheckContext(frame, dt.date(2024, 1, 1)))
+    assert blockers == ["schema"] and [r.passed for r in results] == [False, False]
