@@ -11,6 +11,7 @@ import warnings
 import dagster as dg
 
 from platform_assets import jobs
+from platform_assets.automation import AUTOMATION_SENSOR
 from platform_assets.engagement import assets as engagement_assets
 from platform_assets.finance import assets as finance_assets
 from platform_assets.growth import assets as growth_assets
@@ -33,7 +34,7 @@ def build_definitions(config_dir=None, platform: PlatformResource | None = None)
             *engagement_assets.build(team),
         ]),
         jobs.defs(),
-        dg.Definitions(resources={"platform": platform or PlatformResource()}),
+        dg.Definitions(sensors=[AUTOMATION_SENSOR], resources={"platform": platform or PlatformResource()}),
     )
 
 

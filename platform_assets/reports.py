@@ -8,6 +8,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
+from platform_assets.automation import DOWNSTREAM
 from platform_assets.conventions import asset_attributes
 from platform_assets.storage.warehouse import Table, Warehouse
 from platform_assets.team import Team
@@ -34,6 +35,7 @@ def report_attributes(key: dg.AssetKey, *, domain: str, team: Team, code_version
         "key": key,
         "kinds": {"pandas", "pandera"} if contract else {"pandas"},
         "code_version": code_version,
+        "automation_condition": DOWNSTREAM,
         **asset_attributes(key.to_user_string(), layer="reports", domain=domain, team=team),
     }
     if contract is not None:

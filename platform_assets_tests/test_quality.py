@@ -44,7 +44,7 @@ def failed(materialized, i) -> set[tuple[str, str]]:
     ("revenue_close", "reconciles_with_ledger", ERROR, [5]),                   # ledger disagrees
     ("stg_fx_rates", "rates_complete", WARN, [6, 12, 13]),                     # missing GBP; stale provider
     ("stg_products", "snapshot_fresh", WARN, [7]),                             # 40-day-old catalogue
-    ("raw_pos_transactions", "schema_drift", WARN, range(8, DAYS)),            # added column
+    ("raw_pos_transactions", "columns_added", WARN, range(8, DAYS)),           # added column
     ("revenue_close", "anomaly", WARN, [12]),                                  # flash sale (orders x3)
     ("stg_fx_rates", "rates_fresh", WARN, [13]),                               # rates 2 days old
 ])
@@ -68,7 +68,7 @@ def test_nothing_else_fails_on_the_mess_days(materialized):
                    ("stg_fx_rates", "rates_complete")},
               13: {("stg_fx_rates", "rates_complete"), ("stg_fx_rates", "rates_fresh")}}
     for i in range(DAYS):
-        drift = {("raw_pos_transactions", "schema_drift")} if i >= 8 else set()
+        drift = {("raw_pos_transactions", "columns_added")} if i >= 8 else set()
         assert failed(materialized, i) == expected | by_day.get(i, set()) | drift, i
 
 
@@ -216,8 +216,21 @@ def test_blocking_staging_failure_stops_the_reports_of_that_date(tmp_path, priva
         [dg.AssetCheckKey(keys.STG_POS_LINES, "no_rows_lost")])[dg.AssetCheckKey(keys.STG_POS_LINES, "no_rows_lost")]
     assert record.event.dagster_event.event_specific_data.partition == day(3).isoformat()
     assert record.status.value == "FAILED"
-    # Fixed: the same date runs through.
+    # Under automation, revenue_close of the date waits for stg_pos_lines' checks to pass...
+    defs = build_definitions(platform=platform)
+    when = dt.datetime.combine(day(4), dt.time(12), tzinfo=dt.timezone.utc)  # day(3) is the latest partition
+    close = dg.AssetSelection.assets(keys.REVENUE_CLOSE)
+    evaluation = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=close,
+                                                   evaluation_time=when)
+    assert evaluation.total_requested == 0
+    # ...and once the fix is in and the checks pass, the same date runs through.
     monkeypatch.setattr(T, "pos_lines", real)
+    fixed = run_day(platform, 3, instance, selection=[keys.STG_POS_LINES])
+    assert fixed.success and all(e.passed for e in fixed.get_asset_check_evaluations() if e.check_name != "duplicates")
+    evaluation = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=close,
+                                                   evaluation_time=when + dt.timedelta(minutes=1),
+                                                   cursor=evaluation.cursor)
+    assert evaluation.total_requested == 1
     assert run_day(platform, 3, instance).success
 
 

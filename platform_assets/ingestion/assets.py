@@ -81,8 +81,10 @@ def import_metadata(result: ImportResult) -> dict:
 RAW_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity, bool]] = {
     "delivery_complete": ("The day's files match their manifest (listed, present, same rows and checksums); an "
                           "incomplete day is refused and nothing is loaded", ERROR, True),
-    "schema_drift": ("Columns match the contract: an added column is a warning and the data flows; a removed, renamed "
-                     "or retyped required column is an error that blocks the partition", ERROR, True),
+    "schema_drift": ("No required column removed, renamed or retyped: such a change blocks the partition and nothing "
+                     "is published", ERROR, True),
+    "columns_added": ("No column beyond the contract; an added column is kept (in _extra) and the data flows",
+                      WARN, False),
     "contract": ("Rows pass the pandera contract (types, ranges, allowed values, business date); failing rows are "
                  "rejected into the ledger with file, row and reason", WARN, False),
     "contract_warnings": ("Accepted values in a non-preferred form (e.g. lower-case currency codes, normalized in "
@@ -113,13 +115,12 @@ def raw_check_results(key: dg.AssetKey, c, result: ImportResult, ledger) -> list
                                 if failure == "incomplete_delivery"
                                 else (True, f"{len(b.files)} file(s) match the manifest", {"files": len(b.files)}, None))
     drift = b.drift if b.status != "noop" else data.drift
-    if drift.get("missing") or drift.get("retyped"):
-        out["schema_drift"] = (False, b.message or "breaking schema change", {"drift": dg.MetadataValue.json(drift)}, ERROR)
-    elif drift.get("added"):
-        out["schema_drift"] = (False, f"new column(s) {', '.join(drift['added'])}: kept in _extra, the data flows",
-                               {"drift": dg.MetadataValue.json(drift)}, WARN)
-    else:
-        out["schema_drift"] = (True, "columns match the contract", {}, None)
+    drift_meta = {"drift": dg.MetadataValue.json(drift)}
+    out["schema_drift"] = ((False, b.message or "breaking schema change", drift_meta, None)
+                           if drift.get("missing") or drift.get("retyped")
+                           else (True, "every required column present with its type", drift_meta, None))
+    out["columns_added"] = ((False, f"new column(s) {', '.join(drift['added'])}: kept in _extra, the data flows",
+                             drift_meta, None) if drift.get("added") else (True, "no column beyond the contract", {}, None))
 
     reasons = ledger.reject_reasons(data.batch_id) if data.rows_rejected else {}
     table = ["| rejected rows | reason |", "|---:|---|"] + [f"| {n:,} | {why} |" for why, n in reasons.items()]

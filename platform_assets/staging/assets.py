@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from platform_assets import keys
+from platform_assets.automation import DOWNSTREAM
 from platform_assets.conventions import asset_attributes, partition_dates
 from platform_assets.ingestion import registry
 from platform_assets.ingestion.framework import raw_table
@@ -46,6 +47,7 @@ def _spec(key: dg.AssetKey, description: str, domain: str, team: Team, deps: lis
     return dg.AssetSpec(
         key=key, description=description, deps=deps, partitions_def=DAILY_PARTITIONS, kinds={"pandas", "pandera"},
         code_version=CODE_VERSION, skippable=True,  # a partition that fails a blocking check is not published
+        automation_condition=DOWNSTREAM,
         metadata={"dagster/column_schema": S.CONTRACTS[key].table_schema()},
         **asset_attributes(key.to_user_string(), layer="staging", domain=domain, team=team))
 

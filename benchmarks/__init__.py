@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: one `name=value` line per figure (ratios, medians)."""
