@@ -225,6 +225,53 @@ def rejects(batch_id, source, day, limit, fmt) -> None:
             click.echo(f"{r['file']} row {r['row_number']} (line {r['line_number']}): {r['reason']}\n    {r['record']}")
 
 
+@main.command("sla-report")
+@click.option("--asset", default="revenue_close", show_default=True)
+@click.option("--days", type=click.IntRange(1, 366), default=20, show_default=True)
+def sla_report(asset, days) -> None:
+    """Per business date: deadline, when it was materialized, on time or late, and the hit rate."""
+    from platform_assets.alerting.service_levels import load
+    from platform_assets.alerting.sla_report import render, report
+    from platform_assets.definitions import build_definitions
+
+    levels = load()
+    if asset not in levels.reports:
+        raise click.ClickException(f"{asset!r} has no service level; reports with one: {', '.join(levels.reports)}")
+    rows = report(_instance(), build_definitions().resolve_asset_graph(), levels, asset, days)
+    for line in render(asset, rows, levels.timezone):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--from", "outbox", type=click.Path(exists=True, path_type=Path), required=True,
+              help="A generated landing zone (with _arrivals.csv) to take deliveries from.")
+@click.option("--landing", type=click.Path(path_type=Path), default=None,
+              help="Landing zone to drop them into (default: PLATFORM_LANDING_DIR).")
+@click.option("--date", "dates", multiple=True, callback=lambda c, p, v: [parse_date(x) for x in v],
+              help="Business date(s) to replay (default: all in _arrivals.csv).")
+@click.option("--source", "sources", multiple=True, help="Only these sources.")
+@click.option("--speed", type=float, default=225.0, show_default=True,
+              help="Time compression: 225 replays a morning (00:20-07:55) in about two minutes.")
+@click.option("--config-out", type=click.Path(path_type=Path), default=None,
+              help="Also write the team's configuration with service levels on the replay's clock here; "
+                   "start dagster with PLATFORM_CONFIG_DIR pointing at it to see deadlines pass.")
+def replay(outbox, landing, dates, sources, speed, config_out) -> None:
+    """Drop generated deliveries into the landing zone on their recorded arrival times, compressed."""
+    from platform_assets.replay import deliveries, replay as run, write_config
+    from platform_assets.settings import Settings
+    from platform_assets.team import config_dir
+
+    landing = landing or Settings.from_env().landing_dir
+    drops = deliveries(outbox, set(dates) or None, set(sources) or None)
+    start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)
+    if config_out:
+        write_config(config_dir(Settings.from_env().config_dir), config_out, drops, speed, start)
+        click.echo(f"service levels on the replay clock written to {config_out}: "
+                   f"PLATFORM_CONFIG_DIR={config_out} make dev")
+    click.echo(f"replaying {len(drops)} deliveries into {landing} at {speed:g}x")
+    run(outbox, landing, drops, speed, start=start, echo=click.echo)
+
+
 @main.command()
 @click.argument("asset")
 @click.option("--start", required=True, callback=_date)

@@ -22,6 +22,14 @@ def asset_attributes(name: str, *, layer: str, domain: str, team: Team) -> dict:
     }
 
 
+def runbook_metadata(name: str, team: Team) -> dict:
+    """The run book link shown on the asset page (the same link every alert carries)."""
+    from platform_assets.alerting.messages import runbook_link
+
+    link = runbook_link(team.runbook(team.pipeline_for(name).name))
+    return {"runbook": dg.MetadataValue.url(link) if link.startswith("http") else dg.MetadataValue.path(link)}
+
+
 def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
     """The business dates this run materializes (one, or a range in a backfill)."""
     return window_dates(context.partition_time_window)

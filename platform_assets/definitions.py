@@ -10,12 +10,15 @@ import warnings
 
 import dagster as dg
 
-from platform_assets import jobs
+from platform_assets import execution, jobs
+from platform_assets.alerting import sensors as alert_sensors
 from platform_assets.automation import AUTOMATION_SENSOR
 from platform_assets.engagement import assets as engagement_assets
 from platform_assets.finance import assets as finance_assets
+from platform_assets.finance import checks as finance_checks
 from platform_assets.growth import assets as growth_assets
 from platform_assets.ingestion import assets as ingestion_assets
+from platform_assets.ingestion import sensors as arrival_sensors
 from platform_assets.profit import assets as profit_assets
 from platform_assets.resources import PlatformResource
 from platform_assets.settings import Settings
@@ -23,18 +26,28 @@ from platform_assets.staging import assets as staging_assets
 from platform_assets.team import load_team
 
 
-def build_definitions(config_dir=None, platform: PlatformResource | None = None) -> dg.Definitions:
+def sensor_intervals(interval: int | None) -> dict[str, int]:
+    return {"landing_arrivals": interval or 15, "platform_alerts": interval or 30,
+            "run_failure_alerts": interval or 30, "platform_automation": 30}
+
+
+def build_definitions(config_dir=None, platform: PlatformResource | None = None,
+                      sensor_interval: int | None = None, max_concurrent: str | None = None) -> dg.Definitions:
     """All definitions; ``platform`` overrides where data lives (tests, the demo)."""
     team = load_team(config_dir)
+    intervals = sensor_intervals(sensor_interval)
+    arrival_sensor, safety_net = arrival_sensors.build(intervals["landing_arrivals"])
     return dg.Definitions.merge(
         ingestion_assets.defs(team),
         staging_assets.defs(team),
         dg.Definitions(assets=[
             *finance_assets.build(team), *profit_assets.build(team), *growth_assets.build(team),
             *engagement_assets.build(team),
-        ]),
+        ], asset_checks=finance_checks.build()),
         jobs.defs(),
-        dg.Definitions(sensors=[AUTOMATION_SENSOR], resources={"platform": platform or PlatformResource()}),
+        dg.Definitions(sensors=[AUTOMATION_SENSOR, *arrival_sensor, *alert_sensors.build(intervals)],
+                       schedules=safety_net, resources={"platform": platform or PlatformResource()},
+                       executor=execution.executor(execution.max_concurrent_steps(max_concurrent))),
     )
 
 
@@ -46,4 +59,6 @@ warnings.filterwarnings("ignore", message="Specifying a partitions_def on an Ass
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(Settings.from_env().config_dir)
+    settings = Settings.from_env()
+    return build_definitions(settings.config_dir, sensor_interval=settings.sensor_interval_seconds,
+                             max_concurrent=settings.max_concurrent_steps)

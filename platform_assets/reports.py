@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from platform_assets.automation import DOWNSTREAM
-from platform_assets.conventions import asset_attributes
+from platform_assets.conventions import asset_attributes, runbook_metadata
 from platform_assets.storage.warehouse import Table, Warehouse
 from platform_assets.team import Team
 
@@ -38,11 +38,22 @@ def report_attributes(key: dg.AssetKey, *, domain: str, team: Team, code_version
         "automation_condition": DOWNSTREAM,
         **asset_attributes(key.to_user_string(), layer="reports", domain=domain, team=team),
     }
+    attributes["metadata"] = runbook_metadata(key.to_user_string(), team)
+    policy = _levels(team).freshness_policy(key.to_user_string())
+    if policy is not None:
+        attributes["freshness_policy"] = policy
     if contract is not None:
         attributes["check_specs"] = contract.specs()
-        attributes["metadata"] = {"dagster/column_schema": contract.table_schema()}
+        attributes["metadata"]["dagster/column_schema"] = contract.table_schema()
         attributes["output_required"] = False  # a partition failing a blocking check is not published
     return attributes
+
+
+def _levels(team: Team):
+    from platform_assets import settings_files
+    from platform_assets.alerting.service_levels import ServiceLevels
+
+    return ServiceLevels.from_config(settings_files.load("service_levels.yaml", team.config_dir))
 
 
 def money_total(frame: pd.DataFrame, column: str) -> float:

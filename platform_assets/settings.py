@@ -24,6 +24,15 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "ledger instead of the embedded default",
     "PLATFORM_CONFIG_DIR": "Directory with the team's ownership, service-level and on-call YAML "
     "(default: the files shipped in platform_assets/config)",
+    "PLATFORM_SENSOR_INTERVAL_SECONDS": "How often the landing-zone and alert sensors run (default 15 and 30; "
+    "read when definitions load)",
+    "PLATFORM_MAX_CONCURRENT_STEPS": "Steps a run executes at once (default: cores, capped by memory / 3 GB; read "
+    "when definitions load)",
+    "PLATFORM_SLACK_WEBHOOK_URL": "Slack-compatible incoming webhook for the team channel (medium/low alerts)",
+    "PLATFORM_PAGERDUTY_ROUTING_KEY": "PagerDuty Events API v2 routing key (critical/high alerts page on-call)",
+    "PLATFORM_PAGERDUTY_EVENTS_URL": "PagerDuty Events API endpoint (default https://events.pagerduty.com/v2/enqueue)",
+    "PLATFORM_RUNBOOK_BASE_URL": "Prefix turning docs/runbooks/*.md into links in alerts and the UI (e.g. the repo's URL)",
+    "PLATFORM_DAGSTER_URL": "The Dagster UI's address, for links in alerts (default http://127.0.0.1:3000)",
     "DAGSTER_HOME": "The Dagster instance (dagster.yaml, run history); the Makefile uses "
     ".platform/dagster_home",
 }
@@ -35,6 +44,8 @@ class Settings:
     data_dir: Path
     database_url: str | None = None
     config_dir: Path | None = None
+    sensor_interval_seconds: int | None = None
+    max_concurrent_steps: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +58,9 @@ class Settings:
             data_dir=data_dir.absolute(),
             database_url=env.get("PLATFORM_DATABASE_URL") or None,
             config_dir=Path(config_dir).absolute() if config_dir else None,
+            sensor_interval_seconds=int(env["PLATFORM_SENSOR_INTERVAL_SECONDS"])
+            if env.get("PLATFORM_SENSOR_INTERVAL_SECONDS") else None,
+            max_concurrent_steps=env.get("PLATFORM_MAX_CONCURRENT_STEPS") or None,
         )
 
     @property

@@ -24,8 +24,8 @@ def _load(name: str, directory: Path | None) -> dict[str, Any]:
         raise FileNotFoundError(f"configuration file {path} is missing") from None
 
 
-def load(name: str) -> dict[str, Any]:
-    return _load(name, Settings.from_env().config_dir)
+def load(name: str, directory: Path | None = None) -> dict[str, Any]:
+    return _load(name, directory or Settings.from_env().config_dir)
 
 
 def service_levels() -> dict[str, Any]:

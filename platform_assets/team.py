@@ -36,6 +36,7 @@ class Pipeline:
     primary: str
     secondary: str
     asset_patterns: tuple[str, ...]
+    runbook: str = "docs/runbooks/platform_operations.md"
 
     def matches(self, asset_name: str) -> bool:
         return any(fnmatch.fnmatchcase(asset_name, p) for p in self.asset_patterns)
@@ -47,6 +48,10 @@ class Team:
     teams: dict[str, dict]
     pipelines: dict[str, Pipeline]
     config_dir: Path
+    platform: dict = None  # owners and run book of the platform's own machinery
+
+    def runbook(self, pipeline: str) -> str:
+        return self.pipelines[pipeline].runbook
 
     def owner_id(self, ref: str) -> str:
         """'danny' -> danny@retailer.example; 'team:pos-engineering' stays as it is."""
@@ -97,8 +102,12 @@ def load_team(directory: Path | None = None) -> Team:
             if role not in spec:
                 raise ValueError(f"{path}: pipeline {name} has no {role} owner")
         pipelines[name] = Pipeline(name, spec.get("description", ""), spec["primary"], spec["secondary"],
-                                   tuple(spec.get("assets", [])))
-    team = Team(people, raw.get("teams", {}), pipelines, base)
+                                   tuple(spec.get("assets", [])), spec.get("runbook", Pipeline.runbook))
+    platform = raw.get("platform") or {"owners": [next(iter(people))] * 2, "runbook": Pipeline.runbook}
+    # The platform's machinery (sensors, daemon) is owned like a pipeline, matched by name only.
+    pipelines["platform"] = Pipeline("platform", "sensors, daemon and alerting", platform["owners"][0],
+                                     platform["owners"][-1], ("platform:*",), platform["runbook"])
+    team = Team(people, raw.get("teams", {}), pipelines, base, platform)
     for p in pipelines.values():  # fail on a typo at load time, not at the first alert
         team.owner_id(p.primary)
         team.owner_id(p.secondary)

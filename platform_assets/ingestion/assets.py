@@ -8,7 +8,7 @@ step with the reason, and nothing of it is published.
 
 import dagster as dg
 
-from platform_assets.conventions import asset_attributes, partition_dates, plain_metadata
+from platform_assets.conventions import asset_attributes, partition_dates, plain_metadata, runbook_metadata
 from platform_assets.ingestion import registry
 from platform_assets.ingestion.framework import ImportResult
 from platform_assets.ingestion.registry import Source
@@ -33,9 +33,16 @@ def source_spec(source: Source, team: Team) -> dg.AssetSpec:
                     f"files matching `{c.files}`.",
         partitions_def=DAILY_PARTITIONS,
         kinds={c.format},
-        metadata={"contract_version": c.version, "file_pattern": c.files},
+        metadata={"contract_version": c.version, "file_pattern": c.files, **runbook_metadata(c.name, team)},
+        freshness_policy=_levels(team).freshness_policy(c.name),
         **asset_attributes(c.name, layer="sources", domain=c.domain, team=team),
     )
+
+
+def _levels(team: Team):
+    from platform_assets.reports import _levels as levels
+
+    return levels(team)
 
 
 def raw_column_schema(source: Source) -> dg.TableSchema:
@@ -169,7 +176,8 @@ def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
                     f"column, fails the batch and nothing is published.",
         kinds={"pandas", "pandera", c.format},
         code_version=c.version,
-        metadata={"dagster/column_schema": raw_column_schema(source), "max_reject_rate": c.max_reject_rate},
+        metadata={"dagster/column_schema": raw_column_schema(source), "max_reject_rate": c.max_reject_rate,
+                  **runbook_metadata(f"raw_{c.name}", team)},
         **asset_attributes(f"raw_{c.name}", layer="raw", domain=c.domain, team=team),
     )
     def raw_asset(context: dg.AssetExecutionContext, config: ImportConfig, platform: PlatformResource):

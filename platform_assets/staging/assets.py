@@ -10,7 +10,7 @@ import pandas as pd
 
 from platform_assets import keys
 from platform_assets.automation import DOWNSTREAM
-from platform_assets.conventions import asset_attributes, partition_dates
+from platform_assets.conventions import asset_attributes, partition_dates, runbook_metadata
 from platform_assets.ingestion import registry
 from platform_assets.ingestion.framework import raw_table
 from platform_assets.partitions import DAILY_PARTITIONS
@@ -48,7 +48,8 @@ def _spec(key: dg.AssetKey, description: str, domain: str, team: Team, deps: lis
         key=key, description=description, deps=deps, partitions_def=DAILY_PARTITIONS, kinds={"pandas", "pandera"},
         code_version=CODE_VERSION, skippable=True,  # a partition that fails a blocking check is not published
         automation_condition=DOWNSTREAM,
-        metadata={"dagster/column_schema": S.CONTRACTS[key].table_schema()},
+        metadata={"dagster/column_schema": S.CONTRACTS[key].table_schema(),
+                  **runbook_metadata(key.to_user_string(), team)},
         **asset_attributes(key.to_user_string(), layer="staging", domain=domain, team=team))
 
 

@@ -1,0 +1,71 @@
+"""Noticing when the scheduler itself stops: a daemon that no longer heartbeats, a sensor that
+stopped ticking or keeps failing.
+
+Run inside the daemon as part of the alert sensor (catches a stuck or failing sensor), and from
+outside by ``platform-assets watchdog`` (cron/systemd every minute), which is what notices the
+daemon itself being down. Dagster has no public API for heartbeats and ticks; the instance
+methods used here (get_daemon_heartbeats, all_instigator_state, get_ticks) are the ones the
+Dagster UI's daemon health page relies on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import dagster as dg
+
+# A sensor is stalled when its last tick is older than this many of its intervals (and a minute).
+STALL_INTERVALS = 4
+DAEMON_HEARTBEAT_TOLERANCE = dt.timedelta(seconds=90)
+FAILED_TICKS_IN_A_ROW = 3
+WATCHED_DAEMONS = ("SENSOR", "ASSET", "SCHEDULER", "QUEUED_RUN_COORDINATOR")
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str           # watchdog:<kind>:<name>
+    subject: str
+    healthy: bool
+    what: str
+
+
+def check_daemons(instance: dg.DagsterInstance, now: dt.datetime) -> list[Finding]:
+    heartbeats = instance.get_daemon_heartbeats()  # no public API (see module docstring)
+    findings = []
+    for daemon in WATCHED_DAEMONS:
+        beat = heartbeats.get(daemon)
+        if beat is None:
+            continue  # not configured on this instance
+        age = now - dt.datetime.fromtimestamp(beat.timestamp, dt.timezone.utc)
+        healthy = age <= DAEMON_HEARTBEAT_TOLERANCE
+        findings.append(Finding(f"watchdog:daemon:{daemon}", f"dagster-daemon ({daemon.lower()})", healthy,
+                                f"the {daemon.lower()} daemon last heartbeat {int(age.total_seconds())} s ago "
+                                f"(tolerance {int(DAEMON_HEARTBEAT_TOLERANCE.total_seconds())} s)"))
+    return findings
+
+
+def check_sensors(instance: dg.DagsterInstance, now: dt.datetime, intervals: dict[str, int],
+                  exclude: tuple[str, ...] = ()) -> list[Finding]:
+    """Every running sensor of this platform (``intervals``: name -> seconds) ticks on time and
+    does not keep failing."""
+    from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType  # no public API
+
+    findings = []
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        name = state.instigator_name
+        if name not in intervals or name in exclude or state.status != InstigatorStatus.RUNNING:
+            continue
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=FAILED_TICKS_IN_A_ROW)
+        limit = dt.timedelta(seconds=STALL_INTERVALS * intervals[name] + 60)
+        if not ticks:
+            continue  # not ticked yet since it was started
+        last = dt.datetime.fromtimestamp(ticks[0].timestamp, dt.timezone.utc)
+        failing = len(ticks) >= FAILED_TICKS_IN_A_ROW and all(t.status.value == "FAILURE" for t in ticks)
+        stalled = now - last > limit
+        what = (f"sensor {name} has not ticked for {int((now - last).total_seconds())} s (expected every "
+                f"{intervals[name]} s)" if stalled else
+                f"sensor {name} failed its last {len(ticks)} ticks: {ticks[0].error.message.strip()[:300] if ticks[0].error else ''}"
+                if failing else f"sensor {name} ticking")
+        findings.append(Finding(f"watchdog:sensor:{name}", f"sensor {name}", not (stalled or failing), what))
+    return findings

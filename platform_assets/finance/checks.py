@@ -1,0 +1,44 @@
+"""Checks of the finance domain that run as their own step.
+
+The ledger reconciliation depends on two arrivals (the POS export for the close, finance's ledger
+export) that land in either order, so it is a standalone check: it runs with whichever lands
+last, without re-materializing the close.
+"""
+
+import dagster as dg
+
+from platform_assets import keys
+from platform_assets.conventions import partition_dates, plain_metadata
+from platform_assets.finance.schemas.revenue_close import reconciles_with_ledger
+from platform_assets.partitions import DAILY_PARTITIONS
+from platform_assets.quality.checks import ERROR, CheckContext
+from platform_assets.reports import report_table
+from platform_assets.resources import PlatformResource
+
+
+def build() -> list[dg.AssetChecksDefinition]:
+    @dg.asset_check(
+        asset=keys.REVENUE_CLOSE,
+        name="reconciles_with_ledger",
+        additional_deps=[keys.STG_GL_ENTRIES],
+        partitions_def=DAILY_PARTITIONS,  # per business date (see quality/checks.py on the preview flag)
+        blocking=False,
+        description="Revenue (gross - discounts) and refunds per entity match the ledger's revenue and refunds "
+                    "accounts. Threshold: 0.1% (config/quality.yaml reconciliation.tolerance) (ERROR)",
+    )
+    def revenue_close_reconciles_with_ledger(context: dg.AssetCheckExecutionContext,
+                                            platform: PlatformResource) -> dg.AssetCheckResult:
+        wh = platform.warehouse()
+        days = partition_dates(context)
+        failures, last = [], None
+        for day in days:
+            close = wh.read(report_table(keys.REVENUE_CLOSE), day, day)
+            last = reconciles_with_ledger(CheckContext(close, day, platform))
+            if not last.passed:
+                failures.append(f"{day}: {last.description}")
+        description = last.description if len(days) == 1 else (
+            "; ".join(failures) if failures else f"reconciles on all {len(days)} dates")
+        return dg.AssetCheckResult(passed=not failures, severity=ERROR, description=description,
+                                   metadata=plain_metadata(last.metadata))
+
+    return [revenue_close_reconciles_with_ledger]
