@@ -225,6 +225,33 @@ def rejects(batch_id, source, day, limit, fmt) -> None:
             click.echo(f"{r['file']} row {r['row_number']} (line {r['line_number']}): {r['reason']}\n    {r['record']}")
 
 
+@main.command()
+@click.option("--heartbeat-tolerance", type=int, default=90, show_default=True,
+              help="Seconds without a daemon heartbeat before it counts as down.")
+def watchdog(heartbeat_tolerance) -> None:
+    """Check that dagster-daemon heartbeats and the platform's sensors tick; alert (and resolve)
+    through the usual routing. Run it every minute from cron/systemd: it is what notices the
+    daemon itself being down. Exits 1 while something is down."""
+    from platform_assets.alerting import watchdog as wd
+    from platform_assets.alerting.sensors import report_finding
+    from platform_assets.alerting.service import AlertService
+    from platform_assets.definitions import sensor_intervals
+    from platform_assets.settings import Settings
+
+    now = dt.datetime.now(dt.timezone.utc)
+    instance = _instance()
+    service = AlertService(_platform().ledger())
+    findings = wd.check_daemons(instance, now, dt.timedelta(seconds=heartbeat_tolerance)) + wd.check_sensors(
+        instance, now, sensor_intervals(Settings.from_env().sensor_interval_seconds))
+    for finding in findings:
+        report_finding(service, finding, now)
+        click.echo(f"{'ok  ' if finding.healthy else 'DOWN'} {finding.subject}: {finding.what}")
+    if not findings:
+        click.echo("no daemon has heartbeated on this instance yet")
+    if any(not f.healthy for f in findings):
+        sys.exit(1)
+
+
 @main.command("sla-report")
 @click.option("--asset", default="revenue_close", show_default=True)
 @click.option("--days", type=click.IntRange(1, 366), default=20, show_default=True)

@@ -127,3 +127,57 @@ def _freshness(instance: dg.DagsterInstance) -> str | None:
     records = instance.get_freshness_state_records([dg.AssetKey("revenue_close")])
     record = records.get(dg.AssetKey("revenue_close"))
     return record.freshness_state.value if record else None
+
+
+def test_watchdog_notices_a_failing_sensor_and_a_stopped_daemon(tmp_path):
+    import subprocess
+
+    from platform_assets_tests.processes import BIN, ROOT
+
+    landing, home = tmp_path / "landing", instance_home(tmp_path / "home")
+    yesterday = (dt.datetime.now(NY).date() - dt.timedelta(days=1)).isoformat()
+    broken = landing / "pos_transactions" / yesterday / "_manifest.json"
+    broken.mkdir(parents=True)  # unreadable manifest: every landing_arrivals tick fails
+    with AlertSink() as sink:
+        env = {"DAGSTER_HOME": str(home), "PLATFORM_LANDING_DIR": str(landing), "PLATFORM_DATA_DIR": str(tmp_path / "data"),
+               "PLATFORM_SENSOR_INTERVAL_SECONDS": "2", **sink.env()}
+        proc = daemon(env, tmp_path / "daemon.log")
+        try:
+            page = wait_until(lambda: [p for p in sink.pages("trigger") if "landing_arrivals" in p["payload"]["summary"]],
+                              timeout=180, what="the failing-sensor page", process=proc)[0]
+            details = page["payload"]["custom_details"]
+            assert "failed its last 3 ticks" in details["what"] and "IsADirectoryError" in details["what"]
+            assert [o["name"] for o in details["owners"]] == ["Rene", "Danny"], "the platform's owners (team.yaml)"
+            assert details["runbook"] == "docs/runbooks/platform_operations.md"
+            broken.rmdir()
+            wait_until(lambda: [r for r in sink.pages("resolve") if r["dedup_key"] == page["dedup_key"]], timeout=120,
+                       what="the sensor's recovery", process=proc)
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                wait_until(lambda: "SENSOR" in instance.get_daemon_heartbeats(), timeout=60, what="a heartbeat")
+        finally:
+            proc.proc.send_signal(9) if proc.alive() else None  # a crash, not a clean stop
+            proc.stop()
+
+        def watchdog() -> subprocess.CompletedProcess:
+            return subprocess.run([str(BIN / "platform-assets"), "watchdog", "--heartbeat-tolerance", "10"], cwd=ROOT,
+                                  env={"PATH": str(BIN), **env}, capture_output=True, text=True, timeout=300)
+
+        time.sleep(12)
+        down = watchdog()
+        assert down.returncode == 1 and "DOWN dagster-daemon: dagster-daemon is not heartbeating" in down.stdout, \
+            down.stdout + down.stderr
+        [daemon_page] = [p for p in sink.pages("trigger") if p["payload"]["component"] == "platform:dagster-daemon"]
+        assert daemon_page["payload"]["severity"] == "error", "high severity pages"
+        assert "restart the daemon" in daemon_page["payload"]["custom_details"]["rerun_command"]
+        assert watchdog().returncode == 1 and len(sink.pages("trigger")) == 2, "still down: no second page"
+        proc = daemon(env, tmp_path / "daemon2.log")
+        try:
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                started = time.time()
+                wait_until(lambda: instance.get_daemon_heartbeats().get("SENSOR") and
+                           instance.get_daemon_heartbeats()["SENSOR"].timestamp > started, timeout=90, what="a new heartbeat")
+            up = watchdog()
+            assert up.returncode == 0, up.stdout
+            assert [r["dedup_key"] for r in sink.pages("resolve") if r["dedup_key"] == daemon_page["dedup_key"]]
+        finally:
+            proc.stop()

@@ -52,7 +52,7 @@ def arrival(instance: dg.DagsterInstance, source: str, partition: str, ledger) -
 def assets_of_step(graph: dg.AssetGraph, step_key: str, selection: list[str]) -> list[str]:
     """The assets a failed step was materializing (a multi-asset's step is named after its op)."""
     for assets_def in graph.assets_defs:
-        if assets_def.keys and assets_def.node_def.name == step_key:
+        if assets_def.keys and assets_def.is_executable and assets_def.node_def.name == step_key:
             names = sorted(k.to_user_string() for k in assets_def.keys)
             return [n for n in names if not selection or n in selection] or names
     return []
@@ -193,14 +193,18 @@ def process_finished_runs(service: AlertService, instance: dg.DagsterInstance, c
                                    partition=evaluation.partition, severity=service.impact_severity(evaluation.asset_key),
                                    state="failed", details=_check_details(service, evaluation, run), now=now)
             if status == dg.DagsterEventType.RUN_SUCCESS:
-                _resolve_run_failures(service, run, now)
+                _resolve_run_failures(service, instance, run, now)
         cursor[status.value] = result.cursor
 
 
-def _resolve_run_failures(service: AlertService, run, now) -> None:
+def _resolve_run_failures(service: AlertService, instance: dg.DagsterInstance, run, now) -> None:
+    open_incidents = service.incidents.open_incidents(kind="run_failure")
+    if not open_incidents:
+        return
     partition = run.tags.get("dagster/partition")
-    materialized = {k.to_user_string() for k in (run.asset_selection or [])}
-    for incident in service.incidents.open_incidents(kind="run_failure"):
+    materialized = {r.event_log_entry.dagster_event.asset_key.to_user_string()
+                    for r in instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records}
+    for incident in open_incidents:
         failed = set(incident.details.get("extra", {}).get("failed_assets", []))
         same_root = incident.details.get("root_run_id") == run.tags.get("dagster/root_run_id", run.run_id)
         if same_root or (incident.partition == partition and failed and failed <= materialized):

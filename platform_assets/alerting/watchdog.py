@@ -30,19 +30,31 @@ class Finding:
     what: str
 
 
-def check_daemons(instance: dg.DagsterInstance, now: dt.datetime) -> list[Finding]:
+def check_daemons(instance: dg.DagsterInstance, now: dt.datetime,
+                  tolerance: dt.timedelta = DAEMON_HEARTBEAT_TOLERANCE) -> list[Finding]:
+    """One finding for the daemon process: down if any of its loops stopped heartbeating."""
     heartbeats = instance.get_daemon_heartbeats()  # no public API (see module docstring)
-    findings = []
-    for daemon in WATCHED_DAEMONS:
-        beat = heartbeats.get(daemon)
-        if beat is None:
-            continue  # not configured on this instance
-        age = now - dt.datetime.fromtimestamp(beat.timestamp, dt.timezone.utc)
-        healthy = age <= DAEMON_HEARTBEAT_TOLERANCE
-        findings.append(Finding(f"watchdog:daemon:{daemon}", f"dagster-daemon ({daemon.lower()})", healthy,
-                                f"the {daemon.lower()} daemon last heartbeat {int(age.total_seconds())} s ago "
-                                f"(tolerance {int(DAEMON_HEARTBEAT_TOLERANCE.total_seconds())} s)"))
-    return findings
+    ages = {d: now - dt.datetime.fromtimestamp(heartbeats[d].timestamp, dt.timezone.utc)
+            for d in WATCHED_DAEMONS if d in heartbeats}
+    if not ages:
+        return []  # no daemon has run on this instance yet
+    stale = {d: a for d, a in ages.items() if a > tolerance}
+    if stale:
+        what = ("dagster-daemon is not heartbeating: " + ", ".join(
+            f"{d.lower()} last seen {int(a.total_seconds())} s ago" for d, a in stale.items())
+            + f" (tolerance {int(tolerance.total_seconds())} s); sensors, schedules and queued runs are not running")
+    else:
+        what = f"dagster-daemon heartbeating ({', '.join(d.lower() for d in ages)})"
+    return [Finding("watchdog:daemon", "dagster-daemon", not stale, what)]
+
+
+def root_cause(error) -> str:
+    """The innermost error of a tick (Dagster wraps the sensor's own exception)."""
+    if error is None:
+        return "unknown error"
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return " ".join(error.message.split())[:300]
 
 
 def check_sensors(instance: dg.DagsterInstance, now: dt.datetime, intervals: dict[str, int],
@@ -54,7 +66,10 @@ def check_sensors(instance: dg.DagsterInstance, now: dt.datetime, intervals: dic
     findings = []
     for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
         name = state.instigator_name
-        if name not in intervals or name in exclude or state.status != InstigatorStatus.RUNNING:
+        # DECLARED_IN_CODE: running by the code's default status (all of ours); a sensor someone
+        # stopped in the UI is STOPPED and not watched.
+        if name not in intervals or name in exclude or state.status not in (InstigatorStatus.RUNNING,
+                                                                              InstigatorStatus.DECLARED_IN_CODE):
             continue
         ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=FAILED_TICKS_IN_A_ROW)
         limit = dt.timedelta(seconds=STALL_INTERVALS * intervals[name] + 60)
@@ -65,7 +80,7 @@ def check_sensors(instance: dg.DagsterInstance, now: dt.datetime, intervals: dic
         stalled = now - last > limit
         what = (f"sensor {name} has not ticked for {int((now - last).total_seconds())} s (expected every "
                 f"{intervals[name]} s)" if stalled else
-                f"sensor {name} failed its last {len(ticks)} ticks: {ticks[0].error.message.strip()[:300] if ticks[0].error else ''}"
+                f"sensor {name} failed its last {len(ticks)} ticks: {root_cause(ticks[0].error)}"
                 if failing else f"sensor {name} ticking")
         findings.append(Finding(f"watchdog:sensor:{name}", f"sensor {name}", not (stalled or failing), what))
     return findings
