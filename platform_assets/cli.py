@@ -255,7 +255,8 @@ def watchdog(heartbeat_tolerance) -> None:
 @main.command("sla-report")
 @click.option("--asset", default="revenue_close", show_default=True)
 @click.option("--days", type=click.IntRange(1, 366), default=20, show_default=True)
-def sla_report(asset, days) -> None:
+@click.option("--end", callback=_date, help="Last business date to include (default: today).")
+def sla_report(asset, days, end) -> None:
     """Per business date: deadline, when it was materialized, on time or late, and the hit rate."""
     from platform_assets.alerting.service_levels import load
     from platform_assets.alerting.sla_report import render, report
@@ -264,7 +265,7 @@ def sla_report(asset, days) -> None:
     levels = load()
     if asset not in levels.reports:
         raise click.ClickException(f"{asset!r} has no service level; reports with one: {', '.join(levels.reports)}")
-    rows = report(_instance(), build_definitions().resolve_asset_graph(), levels, asset, days)
+    rows = report(_instance(), build_definitions().resolve_asset_graph(), levels, asset, days, end=end)
     for line in render(asset, rows, levels.timezone):
         click.echo(line)
 

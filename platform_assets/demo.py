@@ -47,7 +47,7 @@ def arrival_batches(landing, day: dt.date) -> list[list]:
 
 
 def replay_day(defs: dg.Definitions, platform: PlatformResource, instance: dg.DagsterInstance,
-               day: dt.date) -> list[str]:
+               day: dt.date, runs: list | None = None) -> list[str]:
     """Run one business date the way the arrival sensor would: each batch of arrivals starts a run
     of its imports and everything downstream that is ready, tagged with the simulated time it
     would have started, after recording the arrivals as observations (what sla-report reads)."""
@@ -70,6 +70,8 @@ def replay_day(defs: dg.Definitions, platform: PlatformResource, instance: dg.Da
                                 raise_on_error=False,
                                 tags={"platform/trigger": "demo", SIMULATED_START: started.isoformat(),
                                       "platform/sources": ",".join(sources)})
+        if runs is not None:
+            runs.append(run)
         for event in run.get_step_failure_events():
             failures.append(f"{event.step_key}: {event.event_specific_data.error.message.strip()[:300]}")
     return failures
@@ -88,12 +90,13 @@ class DemoResult:
     end: dt.date
     failed_runs: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    instance: dg.DagsterInstance | None = None
 
 
 def run_demo(platform: PlatformResource, instance: dg.DagsterInstance, *, start: dt.date, end: dt.date,
              scale: str = "small", seed: int = 7, mess: str = "default",
              echo: Callable[[str], None] = print) -> DemoResult:
-    result = DemoResult(start, end)
+    result = DemoResult(start, end, instance=instance)
     settings = platform.settings()
     t0 = time.perf_counter()
     summary = generate(settings.landing_dir, start, (end - start).days + 1, scale=scale, seed=seed, mess=mess)
@@ -133,10 +136,33 @@ def print_summary(platform: PlatformResource, result: DemoResult, echo: Callable
     for line in report_summary(platform.warehouse(), result.start, result.end):
         echo(line)
     echo("")
+    for line in sla_summary(result):
+        echo(line)
+    echo("")
     echo("Next: `make dev` opens the Dagster UI on this instance (http://127.0.0.1:3000);")
     echo(f"      `.venv/bin/platform-assets export revenue_close --start {result.start} --end {result.end}` prints the close;")
     echo("      `.venv/bin/platform-assets batches` / `rejects --source pos_transactions --date "
          f"{result.end}` show the import ledger.")
+
+
+def sla_summary(result: DemoResult) -> list[str]:
+    """The close's service level over the demo's dates, as `platform-assets sla-report` shows it."""
+    from platform_assets.alerting.service_levels import load
+    from platform_assets.alerting.sla_report import report
+
+    if result.instance is None:
+        return []
+    levels = load()
+    graph = build_definitions().resolve_asset_graph()
+    rows = [r for r in report(result.instance, graph, levels, "revenue_close", 31) if result.start <= r.business_date]
+    if not rows:
+        return []
+    hits = sum(r.on_time for r in rows)
+    late = "; ".join(f"{r.business_date} +{r.minutes_late:.0f} min ({r.last_upstream} landed "
+                     f"{r.last_upstream_at.astimezone(ZoneInfo(levels.timezone)):%H:%M})" for r in rows if not r.on_time)
+    return [f"  revenue_close on time {hits} of {len(rows)} due business dates (07:00 deadline)"
+            + (f"; late: {late}" if late else ""),
+            "  details: .venv/bin/platform-assets sla-report --asset revenue_close --days 20"]
 
 
 def report_summary(wh, start: dt.date, end: dt.date) -> list[str]:

@@ -23,3 +23,20 @@ def test_docs_name_tests_that_exist():
     sources = "\n".join(p.read_text() for p in (ROOT / "platform_assets_tests").rglob("test_*.py"))
     missing = sorted(n for n in names if f"def {n}(" not in sources)
     assert not missing, missing
+
+
+def test_every_pipeline_has_a_run_book_with_the_teams_sections():
+    import re
+
+    from platform_assets.team import load_team
+
+    sections = ("## Overview", "## Pipeline steps", "## Monitoring and alerts", "## Common issues and resolution steps")
+    for pipeline in load_team().pipelines.values():
+        path, _, anchor = pipeline.runbook.partition("#")
+        text = (ROOT / path).read_text()
+        for section in sections:
+            assert section in text, (path, section)
+        if anchor:
+            headings = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+                        for h in re.findall(r"^#+ (.+)$", text, flags=re.M)}
+            assert anchor in headings, (path, anchor)

@@ -72,7 +72,9 @@ def arrived(instance, source: str, partition: str, cache: dict) -> dt.datetime |
 
 
 def report(instance: dg.DagsterInstance, graph: dg.AssetGraph, levels: ServiceLevels, asset: str, days: int,
-           now: dt.datetime | None = None) -> list[SlaDay]:
+           now: dt.datetime | None = None, end: dt.date | None = None) -> list[SlaDay]:
+    """The last ``days`` business dates up to ``end`` (default: today) whose deadline has passed;
+    a date with nothing materialized is a miss (MISSING), not skipped."""
     deadline: Deadline = levels.reports[asset]
     tz = levels.timezone
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -81,7 +83,7 @@ def report(instance: dg.DagsterInstance, graph: dg.AssetGraph, levels: ServiceLe
     sources = [s for s in registry.discover() if raw_key(s) in upstream]
     cache: dict = {}
     out = []
-    day = now.astimezone(ZoneInfo(tz)).date()
+    day = min(end or now.astimezone(ZoneInfo(tz)).date(), now.astimezone(ZoneInfo(tz)).date())
     first = _first_partition(instance, key)
     while len(out) < days and first is not None and day >= first:
         if deadline.deadline(day, tz) <= now:
