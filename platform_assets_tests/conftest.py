@@ -168,3 +168,56 @@ def materialized_clean(tmp_path_factory, landing_clean) -> Materialized:
     results = {day(i): job.execute_in_process(partition_key=day(i).isoformat(), instance=instance, run_config=QUIET,
                                               raise_on_error=False) for i in range(10)}
     return Materialized(platform, instance, data, landing_clean, results)
+
+
+# ------------------------------------------------------------------------------------------------
+# PostgreSQL (the production backend): a fresh database per test on the real server
+# ------------------------------------------------------------------------------------------------
+
+def _admin_url() -> str:
+    import os
+
+    return os.environ.get("PLATFORM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The server's admin URL. In CI an unreachable server fails the tests, it never skips them."""
+    import os
+
+    import psycopg
+
+    try:
+        with psycopg.connect(_admin_url(), connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise RuntimeError(f"PostgreSQL is not reachable at {_admin_url()}; CI must run these tests") from exc
+        pytest.skip(f"PostgreSQL not reachable ({exc}); start it: pg_ctlcluster --skip-systemctl-redirect 15 main start")
+    return _admin_url()
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """URL of a database created for this test and dropped after it."""
+    import re
+    import uuid
+
+    import psycopg
+
+    name = "pa_" + re.sub(r"[^a-z0-9]", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = pg_server.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["embedded", "postgres"])
+def backend_platform(request, tmp_path, landing_default) -> PlatformResource:
+    """The same platform on each backend: Parquet + SQLite, or PostgreSQL for warehouse and ledger."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        return PlatformResource(landing_dir=str(landing_default), data_dir=str(tmp_path / "data"), database_url=url)
+    return PlatformResource(landing_dir=str(landing_default), data_dir=str(tmp_path / "data"))

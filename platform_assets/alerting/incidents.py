@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from platform_assets.ingestion.ledger import Ledger, metadata, utcnow
+from platform_assets.ingestion.ledger import Ledger, create_tables, metadata, utcnow
 
 alert_incidents = sa.Table(
     "alert_incidents",
@@ -86,7 +86,7 @@ class Incident:
 class Incidents:
     def __init__(self, ledger: Ledger):
         self.engine = ledger.engine
-        metadata.create_all(self.engine, tables=[alert_incidents, alert_state], checkfirst=True)
+        create_tables(self.engine, [alert_incidents, alert_state])
 
     def monitoring_since(self, now: dt.datetime) -> dt.datetime:
         """When deadline monitoring began (recorded on first use): a deadline that passed before

@@ -143,17 +143,18 @@ class Reject:
 
 
 class Ledger:
-    def __init__(self, url: str, *, pool_size: int = 2):
+    def __init__(self, url: str, *, pool_size: int = 1):
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 60}
         else:
-            # A step opens at most this many connections (docs: "Bounded connections").
-            kwargs.update(pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+            # The ledger is used sequentially: one connection per process at most (docs/decisions.md).
+            kwargs.update(pool_size=pool_size, max_overflow=0, pool_pre_ping=True,
+                          connect_args={"application_name": "platform_assets ledger"})
         self.engine = sa.create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine, checkfirst=True)
+        create_tables(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -254,6 +255,15 @@ class Ledger:
             kind = "; ".join(part.split(", found")[0] for part in row["reason"].split("; "))
             counts[kind] = counts.get(kind, 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def create_tables(engine: sa.Engine, tables: Sequence[sa.Table] | None = None) -> None:
+    """Create missing tables; on PostgreSQL under an advisory lock, because CREATE ... IF NOT
+    EXISTS is not safe when several step processes start at once on a fresh database."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('platform_assets ledger'))"))
+        metadata.create_all(conn, tables=tables, checkfirst=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -51,4 +51,7 @@ def from_arrow(table: pa.Table) -> pd.DataFrame:
     frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
     if PARTITION_COLUMN in frame.columns:
         frame[PARTITION_COLUMN] = pd.to_datetime(frame[PARTITION_COLUMN]).astype("datetime64[ns]")
+    for name in frame.columns:  # one timestamp unit whatever the backend stored (PostgreSQL: us)
+        if isinstance(frame[name].dtype, pd.DatetimeTZDtype) and frame[name].dtype.unit != "ns":
+            frame[name] = frame[name].dt.as_unit("ns")
     return frame

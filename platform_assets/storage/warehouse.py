@@ -51,7 +51,8 @@ class Warehouse(ABC):
 
     @abstractmethod
     def read(self, table: Table, start: dt.date, end: dt.date, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """Rows with start <= business_date <= end (an empty frame if none exist)."""
+        """Rows with start <= business_date <= end (an empty frame if none exist), in no
+        particular order: callers sort when order matters."""
 
     @abstractmethod
     def dates(self, table: Table) -> list[dt.date]:
