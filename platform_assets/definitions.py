@@ -6,7 +6,9 @@ configuration is read then, and nothing reads the environment at import time.
 
 from __future__ import annotations
 
+import functools
 import warnings
+from pathlib import Path
 
 import dagster as dg
 
@@ -57,8 +59,16 @@ warnings.filterwarnings("ignore", message="Specifying a partitions_def on an Ass
                         category=dg.PreviewWarning if hasattr(dg, "PreviewWarning") else Warning)
 
 
+@functools.lru_cache(maxsize=4)
+def location_definitions(config_dir: Path | None, sensor_interval: int | None,
+                         max_concurrent: str | None) -> dg.Definitions:
+    """Built once per process and settings: every step of a run reconstructs the job from this
+    location, and the forkserver (platform_assets.preload) builds it before forking steps."""
+    return build_definitions(config_dir, sensor_interval=sensor_interval, max_concurrent=max_concurrent)
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = Settings.from_env()
-    return build_definitions(settings.config_dir, sensor_interval=settings.sensor_interval_seconds,
-                             max_concurrent=settings.max_concurrent_steps)
+    return location_definitions(settings.config_dir, settings.sensor_interval_seconds,
+                                settings.max_concurrent_steps)

@@ -1,8 +1,10 @@
 """How runs execute: the multiprocess executor with forkserver and preloaded modules.
 
 Measured on this machine (docs/decisions.md): the default ``spawn`` start method costs ~2 s per
-step (a fresh interpreter importing Dagster and pandas); a forkserver that has preloaded the
-platform forks each step in well under a second. Concurrency is sized by cores and memory (a
+step (a fresh interpreter importing Dagster and pandas). A forkserver that had only imported the
+definitions module still cost 0.84 s per step (opening the instance imported Dagster's storage
+layer, the definitions were rebuilt, modules first used in a step were imported); with
+``platform_assets.preload`` doing all of that once, 0.24 s. Concurrency is sized by cores and memory (a
 bench-scale step holds a 1M-row partition, ~1.5 GB at peak), overridable by
 PLATFORM_MAX_CONCURRENT_STEPS.
 """
@@ -36,5 +38,5 @@ def max_concurrent_steps(env_value: str | None = None) -> int:
 def executor(max_concurrent: int) -> dg.ExecutorDefinition:
     return dg.multiprocess_executor.configured({
         "max_concurrent": max_concurrent,
-        "start_method": {"forkserver": {"preload_modules": ["platform_assets.definitions"]}},
+        "start_method": {"forkserver": {"preload_modules": ["platform_assets.preload"]}},
     })

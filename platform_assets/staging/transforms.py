@@ -45,17 +45,32 @@ class CleanStats:
 
 def dedupe(frame: pd.DataFrame, key: list[str], value_columns: list[str], stats: CleanStats) -> pd.DataFrame:
     """Drop rows sent more than once: identical rows silently, conflicting versions of the same
-    business key by keeping the last delivered (counted, so a check can flag them)."""
+    business key by keeping the last delivered (counted, so a check can flag them).
+
+    Rows are hashed to find candidates fast; equality is then decided on the real values of the
+    candidates only, so a hash collision can never drop a distinct row."""
     stats.rows_in = len(frame)
     if frame.empty:
         return frame
     order = frame.sort_values(["_file", "_row"], kind="stable") if "_file" in frame else frame
-    exact = order.duplicated(subset=key + [c for c in value_columns if c not in key], keep="last")
+    key_hash = pd.util.hash_pandas_object(order[key], index=False)
+    same_key = key_hash.duplicated(keep=False).to_numpy()
+    if not same_key.any():
+        return frame
+    candidates = order[same_key]
+    columns = key + [c for c in value_columns if c not in key]
+    exact = candidates.duplicated(subset=columns, keep="last")
     stats.exact_duplicates = int(exact.sum())
-    remaining = order[~exact]
+    remaining = candidates[~exact]
     conflict = remaining.duplicated(subset=key, keep="last")
     stats.conflicting_duplicates = int(conflict.sum())
-    return remaining[~conflict].sort_index()
+    drop = exact[exact].index.union(remaining[conflict].index)
+    return frame.drop(index=drop)
+
+
+def column(series: pd.Series) -> pd.Series:
+    """A column for a new frame: same values and dtype, fresh index (no copy through numpy)."""
+    return series.reset_index(drop=True)
 
 
 def utc(values: pd.Series) -> pd.Series:
@@ -163,15 +178,15 @@ def pos_lines(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.
     line_amount = qty * price
     customer = raw["customer_id"].str.strip()
     frame = pd.DataFrame({
-        "transaction_id": raw["transaction_id"].to_numpy(),
-        "store_id": raw["store_id"].to_numpy(),
-        "region": raw["region"].to_numpy(),
-        "register_id": raw["register_id"].to_numpy(),
-        "transacted_at": utc(raw["transacted_at"]).to_numpy(),
-        "transaction_type": raw["transaction_type"].to_numpy(),
-        "sku": raw["sku"].to_numpy(),
+        "transaction_id": column(raw["transaction_id"]),
+        "store_id": column(raw["store_id"]),
+        "region": column(raw["region"]),
+        "register_id": column(raw["register_id"]),
+        "transacted_at": column(utc(raw["transacted_at"])),
+        "transaction_type": column(raw["transaction_type"]),
+        "sku": column(raw["sku"]),
         "quantity": qty,
-        "currency": raw["currency"].str.strip().str.upper().to_numpy(),
+        "currency": column(raw["currency"].str.strip().str.upper()),
         "unit_price_cents": price,
         "discount_cents": discount,
         "tax_cents": tax,
@@ -180,11 +195,10 @@ def pos_lines(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.
         "discount_usd_cents": convert_to_usd_cents(discount, rate),
         "net_amount_usd_cents": convert_to_usd_cents(line_amount - discount, rate),
         "tax_usd_cents": convert_to_usd_cents(tax, rate),
-        "payment_method": raw["payment_method"].to_numpy(),
-        "customer_id": customer.where(customer.str.len() > 0, None).to_numpy(),
-        "_batch_id": raw["_batch_id"].to_numpy(),
+        "payment_method": column(raw["payment_method"]),
+        "customer_id": column(customer.where(customer.str.len() > 0, None)),
+        "_batch_id": column(raw["_batch_id"]),
     })
-    frame["transacted_at"] = pd.to_datetime(frame["transacted_at"], utc=True)
     _strings(frame, ["transaction_id", "store_id", "region", "register_id", "transaction_type", "sku", "currency",
                      "payment_method", "customer_id", "_batch_id"])
     frame[PARTITION_COLUMN] = pd.Timestamp(day)
@@ -194,7 +208,8 @@ def pos_lines(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.
 
 def _strings(frame: pd.DataFrame, columns: list[str]) -> None:
     for c in columns:
-        frame[c] = frame[c].astype(STRING)
+        if frame[c].dtype != STRING:
+            frame[c] = frame[c].astype(STRING)
 
 
 ORDER_VALUE_COLUMNS = ["customer_id", "channel", "ordered_at", "status", "currency", "tax_amount",
@@ -241,8 +256,8 @@ def orders(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.Dat
     disc = np.bincount(idx, weights=discount_usd, minlength=len(raw)).astype(np.int64)
     units = np.bincount(idx, weights=qty, minlength=len(raw)).astype(np.int64)
     frame = pd.DataFrame({
-        "order_id": raw["order_id"].to_numpy(),
-        "customer_id": raw["customer_id"].to_numpy(),
+        "order_id": column(raw["order_id"]),
+        "customer_id": column(raw["customer_id"]),
         "channel": raw["channel"].to_numpy(),
         "ordered_at": ordered_at,
         "status": status,
@@ -254,7 +269,7 @@ def orders(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.Dat
         "discount_usd_cents": disc,
         "tax_usd_cents": convert_to_usd_cents(to_units(raw["tax_amount"]), rate),
         "shipping_usd_cents": convert_to_usd_cents(to_units(raw["shipping_amount"]), rate),
-        "_batch_id": raw["_batch_id"].to_numpy(),
+        "_batch_id": column(raw["_batch_id"]),
     })
     _strings(frame, ["order_id", "customer_id", "channel", "status", "currency", "_batch_id"])
     frame[PARTITION_COLUMN] = pd.Timestamp(day)
@@ -277,15 +292,15 @@ def refunds(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date,
     amount = to_units(raw["amount"])
     rate = rates_for(raw["currency"], rates, "stg_refunds", day)
     frame = pd.DataFrame({
-        "refund_id": raw["refund_id"].to_numpy(),
-        "order_id": raw["order_id"].to_numpy(),
-        "refunded_at": utc(raw["refunded_at"]),
-        "currency": raw["currency"].str.strip().str.upper().to_numpy(),
+        "refund_id": column(raw["refund_id"]),
+        "order_id": column(raw["order_id"]),
+        "refunded_at": column(utc(raw["refunded_at"])),
+        "currency": column(raw["currency"].str.strip().str.upper()),
         "amount_cents": amount,
         "usd_per_unit_e8": rate,
         "amount_usd_cents": convert_to_usd_cents(amount, rate),
-        "reason": raw["reason"].to_numpy(),
-        "_batch_id": raw["_batch_id"].to_numpy(),
+        "reason": column(raw["reason"]),
+        "_batch_id": column(raw["_batch_id"]),
     })
     if recent_orders is not None and len(recent_orders):
         lookup = recent_orders.drop_duplicates("order_id", keep="last").set_index("order_id")
@@ -310,13 +325,13 @@ def gl_entries(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd
     amount = to_units(raw["amount"])
     rate = rates_for(raw["currency"], rates, "stg_gl_entries", day)
     frame = pd.DataFrame({
-        "entry_id": raw["entry_id"].to_numpy(),
-        "entity": raw["entity"].to_numpy(),
-        "account": raw["account"].to_numpy(),
-        "currency": raw["currency"].str.upper().to_numpy(),
+        "entry_id": column(raw["entry_id"]),
+        "entity": column(raw["entity"]),
+        "account": column(raw["account"]),
+        "currency": column(raw["currency"].str.upper()),
         "amount_cents": amount,
         "amount_usd_cents": convert_to_usd_cents(amount, rate),
-        "_batch_id": raw["_batch_id"].to_numpy(),
+        "_batch_id": column(raw["_batch_id"]),
     })
     _strings(frame, ["entry_id", "entity", "account", "currency", "_batch_id"])
     frame[PARTITION_COLUMN] = pd.Timestamp(day)
@@ -332,11 +347,11 @@ def customers(raw: pd.DataFrame, day: dt.date) -> tuple[pd.DataFrame, CleanStats
     stats = CleanStats()
     raw = dedupe(raw, ["customer_id"], ["signup_at", "acquisition_channel", "country"], stats)
     frame = pd.DataFrame({
-        "customer_id": raw["customer_id"].to_numpy(),
-        "signup_at": utc(raw["signup_at"]),
-        "acquisition_channel": raw["acquisition_channel"].str.strip().str.lower().to_numpy(),
-        "country": raw["country"].str.strip().str.upper().to_numpy(),
-        "_batch_id": raw["_batch_id"].to_numpy(),
+        "customer_id": column(raw["customer_id"]),
+        "signup_at": column(utc(raw["signup_at"])),
+        "acquisition_channel": column(raw["acquisition_channel"].str.strip().str.lower()),
+        "country": column(raw["country"].str.strip().str.upper()),
+        "_batch_id": column(raw["_batch_id"]),
     })
     _strings(frame, ["customer_id", "acquisition_channel", "country", "_batch_id"])
     frame[PARTITION_COLUMN] = pd.Timestamp(day)
@@ -348,12 +363,12 @@ def app_events(raw: pd.DataFrame, day: dt.date) -> tuple[pd.DataFrame, CleanStat
     stats = CleanStats()
     raw = dedupe(raw, ["event_id"], ["user_id", "session_id", "event_type", "occurred_at", "platform"], stats)
     frame = pd.DataFrame({
-        "event_id": raw["event_id"].to_numpy(),
-        "user_id": raw["user_id"].to_numpy(),
-        "session_id": raw["session_id"].to_numpy(),
-        "event_type": raw["event_type"].to_numpy(),
-        "occurred_at": utc(raw["occurred_at"]),
-        "platform": raw["platform"].to_numpy(),
+        "event_id": column(raw["event_id"]),
+        "user_id": column(raw["user_id"]),
+        "session_id": column(raw["session_id"]),
+        "event_type": column(raw["event_type"]),
+        "occurred_at": column(utc(raw["occurred_at"])),
+        "platform": column(raw["platform"]),
     })
     _strings(frame, ["event_id", "user_id", "session_id", "event_type", "platform"])
     frame[PARTITION_COLUMN] = pd.Timestamp(day)
@@ -377,11 +392,11 @@ def experiment_assignments(raw: pd.DataFrame, day: dt.date) -> tuple[pd.DataFram
     stats = CleanStats()
     raw = dedupe(raw, ["experiment_id", "unit_type", "unit_id"], ["variant", "assigned_at"], stats)
     frame = pd.DataFrame({
-        "experiment_id": raw["experiment_id"].to_numpy(),
-        "unit_type": raw["unit_type"].to_numpy(),
-        "unit_id": raw["unit_id"].to_numpy(),
-        "variant": raw["variant"].to_numpy(),
-        "assigned_at": utc(raw["assigned_at"]),
+        "experiment_id": column(raw["experiment_id"]),
+        "unit_type": column(raw["unit_type"]),
+        "unit_id": column(raw["unit_id"]),
+        "variant": column(raw["variant"]),
+        "assigned_at": column(utc(raw["assigned_at"])),
     })
     _strings(frame, ["experiment_id", "unit_type", "unit_id", "variant"])
     frame[PARTITION_COLUMN] = pd.Timestamp(day)

@@ -1,0 +1,58 @@
+"""What the forkserver loads once, so each step's process starts warm (platform_assets.execution).
+
+Measured on a 32-step small-scale day with one step at a time (docs/decisions.md): a step's
+process spent ~0.3 s importing Dagster's storage layer (SQLite/PostgreSQL storages, alembic,
+SQLAlchemy dialects) to open the instance, ~0.1 s building the definitions and ~0.04 s importing
+platform modules first used inside a step. Paid here once instead of once per step.
+
+Imported only by the forkserver. Warming reads the environment (the code location's settings);
+it is best effort: a failure here leaves the step to raise the real error in its own process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import tempfile
+
+import dagster as dg
+
+import platform_assets
+from platform_assets import definitions
+
+SKIP = ("__main__", "preload")
+
+
+def import_platform_modules() -> None:
+    for module in pkgutil.walk_packages(platform_assets.__path__, prefix="platform_assets."):
+        if not module.name.endswith(SKIP):
+            importlib.import_module(module.name)
+
+
+def import_storage() -> None:
+    """Open and close a scratch instance: loads the storage modules the step's instance needs."""
+    with tempfile.TemporaryDirectory(prefix="platform-preload-") as home:
+        with dg.DagsterInstance.from_config(home) as instance:
+            instance.get_runs(limit=1)
+    for optional in ("dagster_postgres", "psycopg2", "psycopg"):
+        try:
+            importlib.import_module(optional)
+        except ImportError:
+            pass
+
+
+def build_location() -> None:
+    repository = definitions.defs().get_repository_def()
+    for job in repository.get_all_jobs():
+        job.get_job_snapshot()
+
+
+def warm() -> None:
+    for step in (import_platform_modules, import_storage, build_location):
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - best effort, see the module docstring
+            pass
+
+
+warm()
