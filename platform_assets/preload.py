@@ -11,9 +11,12 @@ it is best effort: a failure here leaves the step to raise the real error in its
 
 from __future__ import annotations
 
+import gc
 import importlib
+import os
 import pkgutil
 import tempfile
+from pathlib import Path
 
 import dagster as dg
 
@@ -30,8 +33,14 @@ def import_platform_modules() -> None:
 
 
 def import_storage() -> None:
-    """Open and close a scratch instance: loads the storage modules the step's instance needs."""
+    """Open and close the instance (a scratch one without DAGSTER_HOME): loads the storage modules
+    every step's instance needs. The connection is closed before any step forks."""
+    if os.environ.get("DAGSTER_HOME"):
+        with dg.DagsterInstance.get() as instance:
+            instance.get_runs(limit=1)
+        return
     with tempfile.TemporaryDirectory(prefix="platform-preload-") as home:
+        (Path(home) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         with dg.DagsterInstance.from_config(home) as instance:
             instance.get_runs(limit=1)
     for optional in ("dagster_postgres", "psycopg2", "psycopg"):
@@ -56,3 +65,4 @@ def warm() -> None:
 
 
 warm()
+gc.freeze()  # what the forkserver built stays out of every step's garbage collection

@@ -8,6 +8,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
+from platform_assets import scheduling
 from platform_assets.automation import DOWNSTREAM
 from platform_assets.conventions import asset_attributes, runbook_metadata
 from platform_assets.storage.warehouse import Table, Warehouse
@@ -37,6 +38,7 @@ def report_attributes(key: dg.AssetKey, *, domain: str, team: Team, code_version
         "code_version": code_version,
         "automation_condition": DOWNSTREAM,
         **asset_attributes(key.to_user_string(), layer="reports", domain=domain, team=team),
+        **scheduling.asset_step(key.to_user_string()),
     }
     attributes["metadata"] = runbook_metadata(key.to_user_string(), team)
     policy = _levels(team).freshness_policy(key.to_user_string())

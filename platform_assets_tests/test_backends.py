@@ -61,6 +61,62 @@ def test_partition_replacement_and_types_round_trip(backend_platform):
     assert list(wh.read(T, D1, D1, columns=["qty"]).columns) == ["qty"]
 
 
+def parted(d, region, n, offset=0):
+    out = frame(d, n, offset)
+    out["_file"] = pd.Series([f"pos_{region}.csv"] * n, dtype=S)
+    return out
+
+
+def test_a_partition_written_in_parts_from_parallel_processes_appears_at_once(backend_platform, tmp_path):
+    """What the POS split relies on (scheduling.py): each region's step stages its part, in its
+    own process, and the publish step swaps the whole date in."""
+    wh = backend_platform.warehouse()
+    wh.replace(T, pd.concat([parted(D1, "AMER", 2), parted(D2, "AMER", 1)]), [D1, D2])
+    script = textwrap.dedent("""
+        import datetime as dt, decimal, sys, pandas as pd
+        from platform_assets.resources import PlatformResource
+        from platform_assets.storage.warehouse import Table
+        platform = PlatformResource.model_validate_json(sys.argv[1])
+        region, n = sys.argv[2], int(sys.argv[3])
+        S = pd.StringDtype("pyarrow")
+        frame = pd.DataFrame({"business_date": pd.Timestamp("2024-03-04"),
+                              "label": pd.Series([f"{region}{i}" for i in range(n)], dtype=S),
+                              "amount": [decimal.Decimal(f"{i}.25") for i in range(n)], "qty": list(range(n)),
+                              "_file": pd.Series([f"pos_{region}.csv"] * n, dtype=S)})
+        platform.warehouse().stage(Table("reports", "example"), dt.date(2024, 3, 4), "tok12345abc", frame,
+                                   "_file", f"pos_{region}.csv")
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, backend_platform.model_dump_json(), region, str(n)],
+                              stderr=subprocess.PIPE, text=True)
+             for region, n in (("AMER", 3000), ("EMEA", 2000), ("APAC", 0))]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    assert sorted(wh.read(T, D1, D1)["label"]) == ["r0", "r1"], "staged parts are invisible"
+    files = ["pos_AMER.csv", "pos_EMEA.csv", "pos_APAC.csv"]
+    assert wh.publish(T, D1, "tok12345abc", "_file", files).rows == 5000
+    out = wh.read(T, D1, D1)
+    assert len(out) == 5000 and out["amount"].sum() == sum(decimal.Decimal(f"{i}.25") for i in [*range(3000), *range(2000)])
+    assert wh.row_counts(T, D1, D2) == {D1: 5000, D2: 1} and wh.dates(T) == [D1, D2]
+    emea = wh.read(T, D1, D2, columns=["label"], where={"_file": ["pos_EMEA.csv"]})
+    assert list(emea.columns) == ["label"] and len(emea) == 2000 and emea["label"].str.startswith("EMEA").all()
+    # Then a whole-partition write replaces the parted version, and a new parted version that one.
+    wh.replace(T, parted(D1, "AMER", 1, offset=7), [D1])
+    assert wh.read(T, D1, D1)["label"].tolist() == ["r7"]
+    wh.stage(T, D1, "tok2", parted(D1, "EMEA", 2), "_file", "pos_EMEA.csv")
+    wh.publish(T, D1, "tok2", "_file", ["pos_EMEA.csv"])
+    assert sorted(wh.read(T, D1, D1)["label"]) == ["r0", "r1"] and wh.row_counts(T, D1, D1) == {D1: 2}
+    # A version that is not published leaves nothing behind.
+    wh.stage(T, D1, "tok3", parted(D1, "APAC", 4), "_file", "pos_APAC.csv")
+    with pytest.raises(FileNotFoundError, match="no staged part"):
+        wh.publish(T, D1, "tok3", "_file", ["pos_APAC.csv", "pos_AMER.csv"])
+    wh.discard(T, D1, "tok3")
+    assert sorted(wh.read(T, D1, D1)["label"]) == ["r0", "r1"]
+    if backend_platform.database_url:
+        with psycopg.connect(backend_platform.database_url) as conn:
+            leftovers = conn.execute("SELECT relname FROM pg_class WHERE relname LIKE 'example%%tok3%%'").fetchall()
+        assert leftovers == []
+
+
 def test_a_write_after_reading_a_missing_table_is_committed(backend_platform):
     """Regression: on PostgreSQL a read left a transaction open and the next write became a
     savepoint that was never committed; data was lost when the step's connection closed."""

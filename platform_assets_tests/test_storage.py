@@ -1,4 +1,5 @@
-"""The embedded warehouse: whole-partition replacement, atomic against a crash mid-write."""
+"""The embedded warehouse: whole-partition replacement and partitions written in parts, atomic
+against a crash mid-write."""
 
 from __future__ import annotations
 
@@ -57,7 +58,50 @@ def test_a_process_killed_while_writing_leaves_the_previous_version(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 9, proc.stderr
     assert wh.read(T, D1, D1)["value"].tolist() == list(range(10)), "the previous version is intact and readable"
-    leftovers = [p for p in os.listdir(wh.path(T, D1).parent) if p.startswith(".tmp-")]
+    leftovers = [p for p in os.listdir(wh.partition_dir(T, D1)) if p.startswith(".tmp-")]
     assert leftovers, "the interrupted write left only a temporary file beside the partition"
     wh.replace(T, frame(D1, [1]), [D1])  # the next write succeeds regardless
     assert wh.read(T, D1, D1)["value"].tolist() == [1]
+
+
+def part(day, region, values):
+    return pd.DataFrame({"business_date": pd.Timestamp(day), "_file": f"pos_{region}.csv", "value": values})
+
+
+def test_parts_stay_invisible_until_published_then_replace_the_partition_at_once(tmp_path):
+    wh = ParquetWarehouse(tmp_path)
+    wh.replace(T, pd.concat([part(D1, "AMER", [1]), part(D1, "EMEA", [2])]), [D1])
+    wh.stage(T, D1, "v2", part(D1, "AMER", [10, 11]), "_file", "pos_AMER.csv")
+    wh.stage(T, D1, "v2", part(D1, "EMEA", [20]), "_file", "pos_EMEA.csv")
+    assert sorted(wh.read(T, D1, D1)["value"]) == [1, 2], "staged parts are not visible"
+    result = wh.publish(T, D1, "v2", "_file", ["pos_AMER.csv", "pos_EMEA.csv"])
+    assert result.rows == 3 and wh.row_counts(T, D1, D1) == {D1: 3}
+    assert sorted(wh.read(T, D1, D1)["value"]) == [10, 11, 20]
+    only = wh.read(T, D1, D1, columns=["value"], where={"_file": ["pos_EMEA.csv"]})
+    assert only.columns.tolist() == ["value"] and only["value"].tolist() == [20]
+    # A whole-partition write after a parted one replaces it too, and a filter still works on it.
+    wh.replace(T, part(D1, "APAC", [7]), [D1])
+    assert wh.read(T, D1, D1)["value"].tolist() == [7]
+    assert wh.read(T, D1, D1, where={"_file": ["pos_AMER.csv"]}).empty
+
+
+def test_a_part_with_rows_of_another_part_or_date_is_refused_and_a_discarded_version_never_shows(tmp_path):
+    wh = ParquetWarehouse(tmp_path)
+    with pytest.raises(ValueError, match="has rows of"):
+        wh.stage(T, D1, "v1", pd.concat([part(D1, "AMER", [1]), part(D1, "EMEA", [2])]), "_file", "pos_AMER.csv")
+    with pytest.raises(ValueError, match="fall outside"):
+        wh.stage(T, D1, "v1", part(D2, "AMER", [1]), "_file", "pos_AMER.csv")
+    wh.stage(T, D1, "v1", part(D1, "AMER", [1]), "_file", "pos_AMER.csv")
+    with pytest.raises(FileNotFoundError, match="no staged part"):
+        wh.publish(T, D1, "v1", "_file", ["pos_AMER.csv", "pos_EMEA.csv"])
+    wh.discard(T, D1, "v1")
+    assert wh.dates(T) == [] and not list(wh.partition_dir(T, D1).glob("*.parquet"))
+
+
+def test_old_versions_are_removed_but_the_one_a_reader_may_hold_is_kept(tmp_path):
+    wh = ParquetWarehouse(tmp_path)
+    for v in range(4):
+        wh.replace(T, frame(D1, [v]), [D1])
+    files = sorted(p.name for p in wh.partition_dir(T, D1).glob("*.parquet"))
+    assert len(files) == 2, files  # the current version and the one before it
+    assert wh.read(T, D1, D1)["value"].tolist() == [3]

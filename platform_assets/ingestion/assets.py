@@ -8,6 +8,7 @@ step with the reason, and nothing of it is published.
 
 import dagster as dg
 
+from platform_assets import scheduling
 from platform_assets.conventions import asset_attributes, partition_dates, plain_metadata, runbook_metadata
 from platform_assets.ingestion import registry
 from platform_assets.ingestion.framework import ImportResult
@@ -179,6 +180,7 @@ def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
         metadata={"dagster/column_schema": raw_column_schema(source), "max_reject_rate": c.max_reject_rate,
                   **runbook_metadata(f"raw_{c.name}", team)},
         **asset_attributes(f"raw_{c.name}", layer="raw", domain=c.domain, team=team),
+        **scheduling.asset_step(f"raw_{c.name}"),
     )
     def raw_asset(context: dg.AssetExecutionContext, config: ImportConfig, platform: PlatformResource):
         importer = platform.importer()

@@ -8,7 +8,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from platform_assets import keys
+from platform_assets import keys, scheduling
 from platform_assets.automation import DOWNSTREAM
 from platform_assets.conventions import asset_attributes, partition_dates, runbook_metadata
 from platform_assets.ingestion import registry
@@ -82,7 +82,8 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         "rate_date on or before the date among the last 8 FX deliveries. A rate older than the date is a "
         "fallback (warning, and the rates_complete check).",
         "reference", deps=[dg.AssetDep(keys.raw_key("fx_rates"), partition_mapping=FX_WINDOW)], **a)],
-        check_specs=_checks(keys.STG_FX_RATES), partitions_def=DAILY_PARTITIONS, name="stg_fx_rates")
+        check_specs=_checks(keys.STG_FX_RATES), partitions_def=DAILY_PARTITIONS, name="stg_fx_rates",
+        **scheduling.asset_step("stg_fx_rates"))
     def stg_fx_rates(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = platform.warehouse(), _publisher(keys.STG_FX_RATES, platform, context)
         for day in partition_dates(context):
@@ -104,7 +105,8 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         "Product cost versions from the latest catalogue snapshot, with effective_from/effective_to and the "
         "unit cost in USD at the business date's rate. COGS uses the version effective on the date.",
         "reference", deps=[_raw_dep("products"), _fx_dep()], **a)], check_specs=_checks(keys.STG_PRODUCTS),
-        partitions_def=DAILY_PARTITIONS, name="stg_products")
+        partitions_def=DAILY_PARTITIONS, name="stg_products",
+        **scheduling.asset_step("stg_products"))
     def stg_products(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = platform.warehouse(), _publisher(keys.STG_PRODUCTS, platform, context)
         for day in partition_dates(context):
@@ -118,7 +120,8 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         "currency codes upper-cased, amounts in USD cents at the business date's rate. Voids are kept "
         "(the metrics ignore them); walk-in sales have no customer_id.",
         "sales", deps=[_raw_dep("pos_transactions"), _fx_dep()], **a)], check_specs=_checks(keys.STG_POS_LINES),
-        partitions_def=DAILY_PARTITIONS, name="stg_pos_lines")
+        partitions_def=DAILY_PARTITIONS, name="stg_pos_lines",
+        **scheduling.asset_step("stg_pos_lines"))
     def stg_pos_lines(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = platform.warehouse(), _publisher(keys.STG_POS_LINES, platform, context)
         for day in partition_dates(context):
@@ -135,7 +138,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         _spec(keys.STG_ORDER_LINES, "The lines of the online orders, with amounts in USD cents.", "sales",
               deps=[_raw_dep("orders"), _fx_dep()], **a),
     ], check_specs=_checks(keys.STG_ORDERS, keys.STG_ORDER_LINES), partitions_def=DAILY_PARTITIONS,
-        name="stg_orders_and_lines")
+        name="stg_orders_and_lines", **scheduling.asset_step("stg_orders_and_lines"))
     def stg_orders(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
         orders_pub = _publisher(keys.STG_ORDERS, platform, context)
@@ -153,7 +156,8 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         "refund_id, in USD cents, with the refunded order's customer and date when the order is among the "
         "last 30 days of orders.", "sales",
         deps=[_raw_dep("refunds"), _fx_dep(), dg.AssetDep(keys.STG_ORDERS, partition_mapping=REFUND_ORDERS_WINDOW)],
-        **a)], check_specs=_checks(keys.STG_REFUNDS), partitions_def=DAILY_PARTITIONS, name="stg_refunds")
+        **a)], check_specs=_checks(keys.STG_REFUNDS), partitions_def=DAILY_PARTITIONS, name="stg_refunds",
+        **scheduling.asset_step("stg_refunds"))
     def stg_refunds(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = platform.warehouse(), _publisher(keys.STG_REFUNDS, platform, context)
         orders_window = context.asset_partitions_time_window_for_input(keys.STG_ORDERS.to_python_identifier())
@@ -171,7 +175,8 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
     @dg.multi_asset(specs=[_spec(
         keys.STG_GL_ENTRIES, "The finance ledger's entries of the day by entity and account, in USD cents.",
         "finance", deps=[_raw_dep("gl_entries"), _fx_dep()], **a)], check_specs=_checks(keys.STG_GL_ENTRIES),
-        partitions_def=DAILY_PARTITIONS, name="stg_gl_entries")
+        partitions_def=DAILY_PARTITIONS, name="stg_gl_entries",
+        **scheduling.asset_step("stg_gl_entries"))
     def stg_gl_entries(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = platform.warehouse(), _publisher(keys.STG_GL_ENTRIES, platform, context)
         for day in partition_dates(context):
@@ -183,7 +188,8 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
     @dg.multi_asset(specs=[_spec(
         keys.STG_CUSTOMERS, "Customers who signed up on the business date, deduplicated on customer_id.",
         "customers", deps=[_raw_dep("customers")], **a)], check_specs=_checks(keys.STG_CUSTOMERS),
-        partitions_def=DAILY_PARTITIONS, name="stg_customers")
+        partitions_def=DAILY_PARTITIONS, name="stg_customers",
+        **scheduling.asset_step("stg_customers"))
     def stg_customers(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = platform.warehouse(), _publisher(keys.STG_CUSTOMERS, platform, context)
         for day in partition_dates(context):
@@ -199,7 +205,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
               "what WAU and MAU are counted from, instead of re-reading 28 days of events.", "engagement",
               deps=[_raw_dep("app_events")], **a),
     ], check_specs=_checks(keys.STG_APP_EVENTS, keys.STG_ACTIVE_USERS), partitions_def=DAILY_PARTITIONS,
-        name="stg_app_events_and_active_users")
+        name="stg_app_events_and_active_users", **scheduling.asset_step("stg_app_events_and_active_users"))
     def stg_app_events(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
         events_pub = _publisher(keys.STG_APP_EVENTS, platform, context)
@@ -217,7 +223,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         keys.STG_EXPERIMENT_ASSIGNMENTS, "Experiment assignments as of the date (full snapshot), deduplicated "
         "on (experiment_id, unit_type, unit_id).", "customers", deps=[_raw_dep("experiment_assignments")], **a)],
         check_specs=_checks(keys.STG_EXPERIMENT_ASSIGNMENTS), partitions_def=DAILY_PARTITIONS,
-        name="stg_experiment_assignments")
+        name="stg_experiment_assignments", **scheduling.asset_step("stg_experiment_assignments"))
     def stg_experiment_assignments(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = platform.warehouse(), _publisher(keys.STG_EXPERIMENT_ASSIGNMENTS, platform, context)
         for day in partition_dates(context):
@@ -238,7 +244,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
               "(sends, opens, clicks, conversions, attributed revenue, reviews, rating sum).", "marketing",
               deps=marketing_deps, **a),
     ], check_specs=_checks(keys.STG_MARKETING_SPEND, keys.STG_MARKETING_ENGAGEMENT), partitions_def=DAILY_PARTITIONS,
-        name="stg_marketing")
+        name="stg_marketing", **scheduling.asset_step("stg_marketing"))
     def stg_marketing(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
         spend_pub = _publisher(keys.STG_MARKETING_SPEND, platform, context)
@@ -263,7 +269,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         deps=[dg.AssetDep(keys.STG_ORDERS),
               dg.AssetDep(keys.STG_CUSTOMER_FIRST_ORDERS, partition_mapping=PREVIOUS_DAY)], **a)],
         check_specs=_checks(keys.STG_CUSTOMER_FIRST_ORDERS), partitions_def=DAILY_PARTITIONS,
-        name="stg_customer_first_orders")
+        name="stg_customer_first_orders", **scheduling.asset_step("stg_customer_first_orders"))
     def stg_customer_first_orders(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = platform.warehouse(), _publisher(keys.STG_CUSTOMER_FIRST_ORDERS, platform, context)
         for day in partition_dates(context):

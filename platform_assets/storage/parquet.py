@@ -1,28 +1,44 @@
-"""The embedded warehouse: one Parquet file per table partition.
+"""The embedded warehouse: Parquet files per table partition, behind an atomically swapped pointer.
 
-Layout: ``<root>/<layer>/<table>/<YYYY-MM-DD>/part-0.parquet``; the file carries its own
-``business_date`` column, so any Parquet reader sees complete rows. A partition is written to a
-temporary file in the same directory, flushed to disk, then renamed over the old one: a crash
-leaves either the previous version or the new one, never half a file.
+Layout::
+
+    <root>/<layer>/<table>/<YYYY-MM-DD>/_current.json     which files are the partition now
+    <root>/<layer>/<table>/<YYYY-MM-DD>/v-<version>-<part>.parquet
+
+Every file carries its own ``business_date`` column, so any Parquet reader sees complete rows. A
+write puts new files beside the old ones (temporary name, flushed to disk, renamed), then
+replaces ``_current.json`` the same way: a crash leaves either the previous version or the new
+one, never half of one. A partition written in parts (``stage`` each part, possibly from several
+processes at once, then ``publish``) becomes visible all at once in the same way. The version
+before the current one is kept until the next write, so a reader that picked up the old pointer
+finishes reading it.
+
+A partition written before the pointer existed (``part-0.parquet`` alone) is still read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from platform_assets.partitions import PARTITION_COLUMN
 from platform_assets.storage.frames import from_arrow, to_arrow
 from platform_assets.storage.warehouse import Table, Warehouse, WriteResult
 
-FILE_NAME = "part-0.parquet"
+POINTER = "_current.json"
+LEGACY_FILE = "part-0.parquet"
+ORPHAN_AGE_S = 24 * 3600  # staged files never published (a crashed run) are removed after a day
 
 
 class ParquetWarehouse(Warehouse):
@@ -34,41 +50,110 @@ class ParquetWarehouse(Warehouse):
     def _dir(self, table: Table) -> Path:
         return self.root / table.layer / table.name
 
-    def path(self, table: Table, day: dt.date) -> Path:
-        return self._dir(table) / day.isoformat() / FILE_NAME
+    def partition_dir(self, table: Table, day: dt.date) -> Path:
+        return self._dir(table) / day.isoformat()
 
+    # -- the pointer -----------------------------------------------------------------------
+    def _current(self, folder: Path) -> dict | None:
+        pointer = folder / POINTER
+        try:
+            return json.loads(pointer.read_text())
+        except FileNotFoundError:
+            if (folder / LEGACY_FILE).exists():
+                return {"version": "legacy", "files": [LEGACY_FILE], "rows": None, "part_column": None, "parts": {},
+                        "previous": []}
+            return None
+
+    def _swap(self, folder: Path, version: str, files: list[str], rows: int,
+              part_column: str | None = None, parts: dict[str, str] | None = None) -> None:
+        old = self._current(folder)
+        pointer = {"version": version, "files": files, "rows": rows, "part_column": part_column,
+                   "parts": parts or {}, "previous": old["files"] if old else [], "written_at": time.time()}
+        tmp = folder / f".tmp-{uuid.uuid4().hex}.json"
+        with open(tmp, "w") as fh:
+            json.dump(pointer, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / POINTER)
+        _fsync_dir(folder)
+        # Keep this version and the one before; drop older versions, and files of writes that never
+        # completed (staged parts of a crashed run, temporary files) once they are a day old.
+        keep = set(files) | set(pointer["previous"])
+        older = set(old.get("previous", [])) if old else set()
+        for path in folder.iterdir():
+            if path.name in keep or path.name == POINTER:
+                continue
+            if path.name in older or path.name == LEGACY_FILE or time.time() - path.stat().st_mtime > ORPHAN_AGE_S:
+                path.unlink(missing_ok=True)
+
+    # -- writes ----------------------------------------------------------------------------
     def replace(self, table: Table, frame: pd.DataFrame, dates: Sequence[dt.date]) -> WriteResult:
         self.check_frame(table, frame, dates)
         arrow = to_arrow(frame)
         keys = pa.array(pd.to_datetime(frame[PARTITION_COLUMN]).dt.date.to_numpy(), pa.date32())
         total = 0
+        version = uuid.uuid4().hex
         for day in sorted(dates):
-            part = arrow.filter(pa.compute.equal(keys, pa.scalar(day, pa.date32()))) if len(dates) > 1 else arrow
-            self._write_atomically(self.path(table, day), part)
+            part = arrow.filter(pc.equal(keys, pa.scalar(day, pa.date32()))) if len(dates) > 1 else arrow
+            folder = self.partition_dir(table, day)
+            name = f"v-{version}-0.parquet"
+            _write_atomically(folder / name, part)
+            self._swap(folder, version, [name], part.num_rows)
             total += part.num_rows
         return WriteResult(total, sorted(dates))
 
-    @staticmethod
-    def _write_atomically(target: Path, table: pa.Table) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".tmp-{uuid.uuid4().hex}.parquet"
-        try:
-            with open(tmp, "wb") as fh:
-                pq.write_table(table, fh, compression="zstd")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+    def stage(self, table: Table, day: dt.date, token: str, frame: pd.DataFrame, part_column: str,
+              part_value: str) -> int:
+        self.check_part(table, frame, day, part_column, part_value)
+        arrow = to_arrow(frame)
+        _write_atomically(self.partition_dir(table, day) / _part_file(token, part_value), arrow)
+        return arrow.num_rows
 
-    def read(self, table: Table, start: dt.date, end: dt.date, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    def publish(self, table: Table, day: dt.date, token: str, part_column: str,
+                part_values: Sequence[str]) -> WriteResult:
+        folder = self.partition_dir(table, day)
+        files = {value: _part_file(token, value) for value in part_values}
+        missing = [v for v, name in files.items() if not (folder / name).exists()]
+        if missing:
+            raise FileNotFoundError(f"{table} {day}: version {token[:12]} has no staged part(s) {missing}; "
+                                    "nothing published")
+        rows = sum(pq.ParquetFile(folder / name).metadata.num_rows for name in files.values())
+        self._swap(folder, token, sorted(files.values()), rows, part_column, files)
+        return WriteResult(rows, [day])
+
+    def discard(self, table: Table, day: dt.date, token: str) -> None:
+        folder = self.partition_dir(table, day)
+        if folder.exists():
+            for path in folder.glob(f"v-{token}-*.parquet"):
+                path.unlink(missing_ok=True)
+
+    # -- reads -----------------------------------------------------------------------------
+    def read(self, table: Table, start: dt.date, end: dt.date, columns: Sequence[str] | None = None,
+             where: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+        wanted = list(columns) if columns else None
+        read_cols = wanted if wanted is None or not where else list(dict.fromkeys([*wanted, *where]))
         parts = []
         for day in self.dates(table):
-            if start <= day <= end:
-                parts.append(pq.read_table(self.path(table, day), columns=list(columns) if columns else None))
+            if not start <= day <= end:
+                continue
+            folder = self.partition_dir(table, day)
+            pointer = self._current(folder)
+            files = pointer["files"]
+            if where and pointer["parts"] and pointer["part_column"] in where:
+                files = [pointer["parts"][v] for v in where[pointer["part_column"]] if v in pointer["parts"]]
+            for name in files:
+                part = pq.read_table(folder / name, columns=read_cols)
+                if where:
+                    for column, values in where.items():
+                        part = part.filter(pc.is_in(part[column], value_set=pa.array(list(values), part[column].type)))
+                    if wanted is not None:
+                        part = part.select(wanted)
+                parts.append(part)
         if not parts:
-            return pd.DataFrame(columns=list(columns) if columns else [PARTITION_COLUMN])
-        return from_arrow(pa.concat_tables(parts, promote_options="default"))
+            return pd.DataFrame(columns=wanted or [PARTITION_COLUMN])
+        # An empty part (a region with no sales) may have inferred other types for its columns.
+        filled = [p for p in parts if p.num_rows] or parts[:1]
+        return from_arrow(pa.concat_tables(filled, promote_options="default"))
 
     def dates(self, table: Table) -> list[dt.date]:
         base = self._dir(table)
@@ -76,7 +161,7 @@ class ParquetWarehouse(Warehouse):
             return []
         out = []
         for child in base.iterdir():
-            if (child / FILE_NAME).exists():
+            if (child / POINTER).exists() or (child / LEGACY_FILE).exists():
                 try:
                     out.append(dt.date.fromisoformat(child.name))
                 except ValueError:
@@ -84,8 +169,37 @@ class ParquetWarehouse(Warehouse):
         return sorted(out)
 
     def row_counts(self, table: Table, start: dt.date, end: dt.date) -> dict[dt.date, int]:
-        return {
-            day: pq.ParquetFile(self.path(table, day)).metadata.num_rows
-            for day in self.dates(table)
-            if start <= day <= end
-        }
+        counts = {}
+        for day in self.dates(table):
+            if start <= day <= end:
+                folder = self.partition_dir(table, day)
+                pointer = self._current(folder)
+                rows = pointer.get("rows")
+                counts[day] = rows if rows is not None else \
+                    sum(pq.ParquetFile(folder / name).metadata.num_rows for name in pointer["files"])
+        return counts
+
+
+def _part_file(token: str, part_value: str) -> str:
+    return f"v-{token}-{hashlib.sha256(part_value.encode()).hexdigest()[:8]}.parquet"
+
+
+def _write_atomically(target: Path, table: pa.Table) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".tmp-{uuid.uuid4().hex}.parquet"
+    try:
+        with open(tmp, "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -7,6 +7,11 @@
   ``to_sql`` is 20-100x slower), update the partition catalog. A process killed mid-write rolls
   back: the previous version stays, nothing half-written is visible.
 - Reads stream ``COPY (SELECT ...) TO STDOUT`` into pyarrow's CSV reader with the table's types.
+- A partition can also be written in parts from several processes at once (``stage``, then
+  ``publish``): each part is its own table, created and loaded (COPY FREEZE) in its own
+  transaction with CHECK constraints matching its bounds; ``publish`` attaches the parts under a
+  new date child partitioned by the part column and swaps it in for the old child in one short
+  transaction (the constraints spare PostgreSQL a scan of the rows).
 - ``warehouse_partitions`` (schema ``meta``) records every written partition and its row count,
   so empty partitions exist and listing partitions never scans a big table.
 - One connection per Warehouse object (one per step process), opened lazily: a run uses at most
@@ -16,8 +21,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import psycopg
@@ -136,15 +142,46 @@ class PostgresWarehouse(Warehouse):
     def _child(table: Table, day: dt.date) -> sql.Identifier:
         return sql.Identifier(table.layer, f"{table.name}__{day:%Y%m%d}")
 
+    @staticmethod
+    def _versioned(table: Table, day: dt.date, token: str, part_value: str | None = None) -> str:
+        """Name of a parted version's date child, or of one of its parts (within PostgreSQL's 63)."""
+        name = f"{table.name}__{day:%Y%m%d}_{token[:8]}"
+        return name if part_value is None else f"{name}_{hashlib.sha256(part_value.encode()).hexdigest()[:8]}"
+
+    def _attached_children(self, table: Table, day: dt.date) -> list[str]:
+        """The direct children of ``table`` holding ``day`` (one; a versioned name after a publish)."""
+        prefix = f"{table.name}__{day:%Y%m%d}".replace("_", r"\_")
+        rows = self.conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = to_regclass(%s) AND n.nspname = %s "
+            "AND c.relname LIKE %s", (f'"{table.layer}"."{table.name}"', table.layer, prefix + "%")).fetchall()
+        return [r[0] for r in rows]
+
+    def _drop_children(self, table: Table, names: list[str]) -> None:
+        for name in names:
+            ident = sql.Identifier(table.layer, name)
+            self.conn.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(self._ident(table), ident))
+            self.conn.execute(sql.SQL("DROP TABLE {}").format(ident))
+
     def _empty_child(self, table: Table, day: dt.date) -> None:
-        """The date's child table, empty: truncated if it exists, else created."""
-        exists = self.conn.execute("SELECT to_regclass(%s)", (f'"{table.layer}"."{table.name}__{day:%Y%m%d}"',)).fetchone()[0]
-        if exists:
+        """The date's child table, empty: truncated if it exists, else created (a parted version
+        in its place is dropped)."""
+        children = self._attached_children(table, day)
+        plain = f"{table.name}__{day:%Y%m%d}"
+        self._drop_children(table, [c for c in children if c != plain])
+        if plain in children:
             self.conn.execute(sql.SQL("TRUNCATE {}").format(self._child(table, day)))
         else:
             # DDL takes no bind parameters: the bounds are quoted literals (dates, not user text).
             self.conn.execute(sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
                 self._child(table, day), self._ident(table), sql.Literal(day), sql.Literal(day + dt.timedelta(days=1))))
+
+    def _record(self, table: Table, counts: dict[dt.date, int]) -> None:
+        self.conn.execute(sql.SQL("DELETE FROM {} WHERE layer = %s AND table_name = %s AND business_date = ANY(%s)")
+                          .format(CATALOG), (table.layer, table.name, list(counts)))
+        with self.conn.cursor() as cur:
+            cur.executemany(sql.SQL("INSERT INTO {} (layer, table_name, business_date, rows) VALUES (%s, %s, %s, %s)")
+                            .format(CATALOG), [(table.layer, table.name, d, n) for d, n in counts.items()])
 
     # -- writes ---------------------------------------------------------------------------
     def replace(self, table: Table, frame: pd.DataFrame, dates: Sequence[dt.date]) -> WriteResult:
@@ -165,12 +202,72 @@ class PostgresWarehouse(Warehouse):
                 self._empty_child(table, day)
                 if part.num_rows:
                     self._copy(self._child(table, day), columns, part)
-            conn.execute(sql.SQL("DELETE FROM {} WHERE layer = %s AND table_name = %s AND business_date = ANY(%s)")
-                         .format(CATALOG), (table.layer, table.name, list(dates)))
-            with conn.cursor() as cur:
-                cur.executemany(sql.SQL("INSERT INTO {} (layer, table_name, business_date, rows) VALUES (%s, %s, %s, %s)")
-                                .format(CATALOG), [(table.layer, table.name, d, counts[d]) for d in dates])
+            self._record(table, counts)
         return WriteResult(arrow.num_rows, list(dates))
+
+    def stage(self, table: Table, day: dt.date, token: str, frame: pd.DataFrame, part_column: str,
+              part_value: str) -> int:
+        self.check_part(table, frame, day, part_column, part_value)
+        arrow = to_arrow(frame)
+        name = sql.Identifier(table.layer, self._versioned(table, day, token, part_value))
+        with self.conn.transaction():
+            self._ensure_table(table, arrow.schema)
+            # The constraints are the partition bounds it will be attached with: no scan then.
+            self.conn.execute(sql.SQL(
+                "CREATE TABLE {} (LIKE {}, CHECK ({} IS NOT NULL AND {} >= {} AND {} < {}), "
+                "CHECK ({} IS NOT NULL AND {} = {}))").format(
+                name, self._ident(table), *[sql.Identifier(PARTITION_COLUMN)] * 2, sql.Literal(day),
+                sql.Identifier(PARTITION_COLUMN), sql.Literal(day + dt.timedelta(days=1)),
+                *[sql.Identifier(part_column)] * 2, sql.Literal(part_value)))
+            if arrow.num_rows:
+                self._copy(name, sql.SQL(", ").join(sql.Identifier(n) for n in arrow.column_names), arrow)
+        return arrow.num_rows
+
+    def publish(self, table: Table, day: dt.date, token: str, part_column: str,
+                part_values: Sequence[str]) -> WriteResult:
+        conn = self.conn
+        version = sql.Identifier(table.layer, self._versioned(table, day, token))
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (str(table),))
+            self._columns.pop(table, None)
+            parent = self._table_columns(table)
+            missing = [v for v in part_values if conn.execute(
+                "SELECT to_regclass(%s)", (f'"{table.layer}"."{self._versioned(table, day, token, v)}"',)).fetchone()[0] is None]
+            if missing:
+                raise FileNotFoundError(f"{table} {day}: version {token[:12]} has no staged part(s) {missing}; "
+                                        "nothing published")
+            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {}) PARTITION BY LIST ({})").format(
+                version, self._ident(table), sql.Identifier(part_column)))
+            rows = 0
+            for value in part_values:
+                leaf_name = self._versioned(table, day, token, value)
+                leaf = sql.Identifier(table.layer, leaf_name)
+                have = {r[0] for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+                    (table.layer, leaf_name)).fetchall()}
+                for column, pg in parent.items():  # a column another part added to the table since
+                    if column not in have:
+                        conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                            leaf, sql.Identifier(column), sql.SQL(pg)))
+                conn.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+                    version, leaf, sql.Literal(value)))
+                rows += conn.execute(sql.SQL("SELECT count(*) FROM {}").format(leaf)).fetchone()[0]
+            self._drop_children(table, self._attached_children(table, day))
+            conn.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+                self._ident(table), version, sql.Literal(day), sql.Literal(day + dt.timedelta(days=1))))
+            self._record(table, {day: rows})
+        return WriteResult(rows, [day])
+
+    def discard(self, table: Table, day: dt.date, token: str) -> None:
+        prefix = self._versioned(table, day, token).replace("_", r"\_")
+        with self.conn.transaction():
+            names = [r[0] for r in self.conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relname LIKE %s AND c.relkind IN ('r', 'p') "
+                "AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)",
+                (table.layer, prefix + "%")).fetchall()]
+            for name in names:
+                self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table.layer, name)))
 
     def _copy(self, target: sql.Identifier, columns: sql.Composed, part: pa.Table) -> None:
         """Stream the rows as CSV, batch by batch, so formatting and loading overlap."""
@@ -182,18 +279,21 @@ class PostgresWarehouse(Warehouse):
                 copy.write(buf.getbuffer())
 
     # -- reads ----------------------------------------------------------------------------
-    def read(self, table: Table, start: dt.date, end: dt.date, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    def read(self, table: Table, start: dt.date, end: dt.date, columns: Sequence[str] | None = None,
+             where: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
         existing = self._table_columns(table)
         if not existing:
             return pd.DataFrame(columns=list(columns) if columns else [PARTITION_COLUMN])
         names = list(columns) if columns else list(existing)
-        missing = [n for n in names if n not in existing]
+        missing = [n for n in [*names, *(where or {})] if n not in existing]
         if missing:
             raise KeyError(f"{table} has no column(s) {missing}")
-        query = sql.SQL("COPY (SELECT {} FROM {} WHERE {} BETWEEN %s AND %s) TO STDOUT (FORMAT csv)").format(
-            sql.SQL(", ").join(sql.Identifier(n) for n in names), self._ident(table), sql.Identifier(PARTITION_COLUMN))
+        filters = [sql.SQL("{} = ANY(%s)").format(sql.Identifier(c)) for c in (where or {})]
+        query = sql.SQL("COPY (SELECT {} FROM {} WHERE {} BETWEEN %s AND %s{}) TO STDOUT (FORMAT csv)").format(
+            sql.SQL(", ").join(sql.Identifier(n) for n in names), self._ident(table), sql.Identifier(PARTITION_COLUMN),
+            sql.SQL("").join(sql.SQL(" AND ") + f for f in filters))
         buf = io.BytesIO()
-        with self.conn.cursor().copy(query, (start, end)) as copy:
+        with self.conn.cursor().copy(query, (start, end, *[list(v) for v in (where or {}).values()])) as copy:
             for chunk in copy:
                 buf.write(chunk)
         types = {n: arrow_type(existing[n]) for n in names}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -50,9 +50,28 @@ class Warehouse(ABC):
         """Replace the partitions ``dates`` of ``table`` with ``frame``'s rows."""
 
     @abstractmethod
-    def read(self, table: Table, start: dt.date, end: dt.date, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    def stage(self, table: Table, day: dt.date, token: str, frame: pd.DataFrame, part_column: str,
+              part_value: str) -> int:
+        """Write one part of a new version of partition ``day``: the rows whose ``part_column`` is
+        ``part_value`` (e.g. one region's file). Invisible to readers until ``publish``; parts of
+        one version may be staged by several processes at once."""
+
+    @abstractmethod
+    def publish(self, table: Table, day: dt.date, token: str, part_column: str,
+                part_values: Sequence[str]) -> WriteResult:
+        """Make the staged parts of version ``token`` the partition, all at once, replacing what
+        was there (atomically, like ``replace``)."""
+
+    @abstractmethod
+    def discard(self, table: Table, day: dt.date, token: str) -> None:
+        """Drop the staged parts of a version that will not be published."""
+
+    @abstractmethod
+    def read(self, table: Table, start: dt.date, end: dt.date, columns: Sequence[str] | None = None,
+             where: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
         """Rows with start <= business_date <= end (an empty frame if none exist), in no
-        particular order: callers sort when order matters."""
+        particular order: callers sort when order matters. ``where`` keeps rows whose column
+        value is one of the given strings (e.g. one part of a partition)."""
 
     @abstractmethod
     def dates(self, table: Table) -> list[dt.date]:
@@ -78,6 +97,17 @@ class Warehouse(ABC):
                 f"{table}: rows for {outside[:3]} fall outside the partitions being written "
                 f"({min(dates)}..{max(dates)})"
             )
+
+
+    @staticmethod
+    def check_part(table: Table, frame: pd.DataFrame, day: dt.date, part_column: str, part_value: str) -> None:
+        Warehouse.check_frame(table, frame, [day])
+        if part_column not in frame.columns:
+            raise ValueError(f"{table}: frame has no part column {part_column!r}")
+        other = sorted(set(frame[part_column].dropna().astype(str).unique()) - {part_value})
+        if other or frame[part_column].isna().any():
+            raise ValueError(f"{table} {day}: the part {part_column}={part_value!r} has rows of "
+                             f"{other[:3] or ['(missing)']}")
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
