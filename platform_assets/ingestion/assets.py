@@ -1,10 +1,15 @@
 """Source assets (the external exports) and one raw asset per source, built from the registry.
 
+A source whose contract splits its files (POS: one file per region) is a graph-backed asset:
+one step per file in parallel, then a publishing step (scheduling.py, docs/decisions.md).
+
 A raw asset's materialization is one import batch per business date: the batch id, counts and
 drift go into its metadata, so the Dagster UI shows the audit trail. A failed batch fails the
 step with the reason, and nothing of it is published.
 """
 
+
+import uuid
 
 import dagster as dg
 
@@ -162,26 +167,54 @@ def raw_check_results(key: dg.AssetKey, c, result: ImportResult, ledger) -> list
     return results
 
 
-def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
+def _raw_attributes(source: Source, team: Team) -> dict:
+    """What a raw asset carries, whether one step or a graph of steps computes it."""
     c = source.contract
     key = raw_key(c.name)
-
-    @dg.asset(
+    return dict(
         key=key,
-        deps=[source_key(c.name)],
         partitions_def=DAILY_PARTITIONS,
         check_specs=raw_check_specs(key, c),
         description=f"{c.name} rows exactly as received (strings), with lineage (_batch_id, _file, _row). "
                     f"Loaded by the import framework: rows failing the contract are rejected with their "
                     f"reason into the ledger; over {c.max_reject_rate:.0%} rejected, or a missing/renamed "
-                    f"column, fails the batch and nothing is published.",
+                    f"column, fails the batch and nothing is published."
+                    + (f" Each of {', '.join(c.split_files)} is read, checked and staged by a step of its own, in "
+                       "parallel; the publish step judges the delivery as a whole and swaps it in at once."
+                       if c.split_files else ""),
         kinds={"pandas", "pandera", c.format},
         code_version=c.version,
         metadata={"dagster/column_schema": raw_column_schema(source), "max_reject_rate": c.max_reject_rate,
                   **runbook_metadata(f"raw_{c.name}", team)},
+        backfill_policy=scheduling.backfill_policy(f"raw_{c.name}"),
         **asset_attributes(f"raw_{c.name}", layer="raw", domain=c.domain, team=team),
-        **scheduling.asset_step(f"raw_{c.name}"),
     )
+
+
+def _outputs(key: dg.AssetKey, c, results: list[ImportResult], ledger):
+    """The materialization of the run's dates (metadata of the last) and its checks."""
+    last = results[-1]
+    fingerprints = ",".join((r.published_batch or r.batch).fingerprint or "" for r in results)
+    return (import_metadata(last), dg.DataVersion(f"{c.version}:{_short_hash(fingerprints)}"),
+            raw_check_results(key, c, last, ledger))
+
+
+def _fail(key: dg.AssetKey, c, result: ImportResult, ledger):
+    """Record why on the checks (visible in the UI), then fail the step: nothing published."""
+    yield from raw_check_results(key, c, result, ledger)
+    raise dg.Failure(description=result.batch.message or result.summary(), metadata=import_metadata(result),
+                     allow_retries=False)
+
+
+def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
+    c = source.contract
+    if c.split_files:
+        return build_split_raw_asset(source, team)
+    attributes = _raw_attributes(source, team)
+    key = attributes["key"]
+
+    @dg.asset(deps=[source_key(c.name)], op_tags=scheduling.op_tags(f"raw_{c.name}"),
+              pool=scheduling.pool(f"raw_{c.name}"), **attributes)
     def raw_asset(context: dg.AssetExecutionContext, config: ImportConfig, platform: PlatformResource):
         importer = platform.importer()
         results = []
@@ -189,20 +222,79 @@ def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
             result = importer.import_day(c.name, day, trigger=f"dagster run {context.run.run_id}", force=config.force)
             context.log.info(result.summary())
             if result.failed:
-                # Record why on the checks (visible in the UI), then fail the step: nothing published.
-                yield from raw_check_results(key, c, result, platform.ledger())
-                raise dg.Failure(description=result.batch.message or result.summary(),
-                                 metadata=import_metadata(result), allow_retries=False)
+                yield from _fail(key, c, result, platform.ledger())
             results.append(result)
-        last = results[-1]
-        fingerprints = ",".join((r.published_batch or r.batch).fingerprint or "" for r in results)
-        yield dg.MaterializeResult(
-            metadata=import_metadata(last),
-            data_version=dg.DataVersion(f"{c.version}:{_short_hash(fingerprints)}"),
-            check_results=raw_check_results(key, c, last, platform.ledger()),
-        )
+        metadata, version, checks = _outputs(key, c, results, platform.ledger())
+        yield dg.MaterializeResult(metadata=metadata, data_version=version, check_results=checks)
 
     return raw_asset
+
+
+def staging_token(run_id: str, source: str, day) -> str:
+    """The version id every step of one run agrees on for a source's day (also its batch id)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"platform-assets/{run_id}/{source}/{day}").hex
+
+
+def build_split_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
+    """A multi-file source as a graph: one step per file (read, check, stage) in parallel, then a
+    publish step that judges the delivery as a whole and swaps the staged files in at once."""
+    c = source.contract
+    attributes = _raw_attributes(source, team)
+    key = attributes["key"]
+    step = f"raw_{c.name}"
+    check_outputs = [spec.get_python_identifier() for spec in attributes["check_specs"]]
+
+    def stage_op(label: str, file_name: str) -> dg.OpDefinition:
+        @dg.op(name=f"stage_{label.lower()}", ins={"delivery": dg.In(dg.Nothing)},
+               tags={**scheduling.op_tags(step), "platform/part": label}, pool=scheduling.pool(step),
+               description=f"Read {file_name}, check its rows against the contract, stage them (not yet visible).")
+        def _stage(context: dg.OpExecutionContext, config: ImportConfig, platform: PlatformResource) -> list:
+            importer, run_id = platform.importer(), context.run.run_id
+            staged = [importer.stage_file(c.name, day, file_name, staging_token(run_id, c.name, day), force=config.force)
+                      for day in partition_dates(context)]
+            for s in staged:
+                context.log.info(f"{c.name} {file_name}: {s.error or ('unchanged, nothing to do' if s.noop else '')}"
+                                 or f"{c.name} {file_name}: {s.rows_read:,} rows read, {len(s.rejects):,} rejected, "
+                                    f"{s.staged_rows:,} staged")
+            return staged
+
+        return _stage
+
+    @dg.op(name="publish", tags=scheduling.op_tags(step), pool=scheduling.pool(step),
+           out={"result": dg.Out(dg.Nothing, is_required=False),
+                **{name: dg.Out(dg.Nothing, is_required=False) for name in check_outputs}},
+           description="Judge the delivery as a whole (drift, reject rate) and publish the staged files at once, "
+                       "or drop them; record the batch in the ledger.")
+    def publish(context: dg.OpExecutionContext, config: ImportConfig, platform: PlatformResource, staged: list):
+        importer, run_id, ledger = platform.importer(), context.run.run_id, platform.ledger()
+        results = []
+        for i, day in enumerate(partition_dates(context)):
+            result = importer.publish_staged(c.name, day, [per_file[i] for per_file in staged],
+                                             staging_token(run_id, c.name, day),
+                                             trigger=f"dagster run {run_id}", force=config.force)
+            context.log.info(result.summary())
+            if result.failed:
+                yield from _fail(key, c, result, ledger)
+            results.append(result)
+        metadata, version, checks = _outputs(key, c, results, ledger)
+        yield dg.Output(None, "result", metadata=metadata, data_version=version)
+        yield from checks
+
+    stage_ops = [stage_op(label, file_name) for label, file_name in c.split_files.items()]
+    op_names = [o.name for o in stage_ops] + ["publish"]
+
+    @dg.graph_asset(
+        name=step, ins={"delivery": dg.AssetIn(key=source_key(c.name), dagster_type=dg.Nothing)},
+        config=dg.ConfigMapping(
+            config_schema={"force": dg.Field(bool, default_value=False,
+                                             description="re-import even if the same files are already published")},
+            config_fn=lambda cfg: {name: {"config": {"force": cfg["force"]}} for name in op_names}),
+        **{k: v for k, v in attributes.items() if k != "key"},
+    )
+    def raw_graph(delivery):
+        return publish([o(delivery) for o in stage_ops])
+
+    return raw_graph
 
 
 def _short_hash(text: str) -> str:

@@ -227,6 +227,8 @@ class SourceContract:
     version: str = "1"
     owners_pipeline: str | None = None
     extra: dict = field(default_factory=dict)
+    # Files imported in parallel steps, one each (label -> file name); see scheduling.py.
+    split_files: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.format not in ("csv", "jsonl", "json"):
@@ -237,6 +239,10 @@ class SourceContract:
                 raise ValueError(f"{self.name}: business key {key!r} is not a declared column")
         if self.date_rule and self.date_rule.column not in names:
             raise ValueError(f"{self.name}: date rule column {self.date_rule.column!r} is not declared")
+        for label, file_name in self.split_files.items():
+            if not re.fullmatch(r"[A-Za-z0-9]+", label) or not self.matches(file_name):
+                raise ValueError(f"{self.name}: split file {label}={file_name!r} needs an alphanumeric label and a "
+                                 f"file name matching {self.files!r}")
 
     @property
     def columns(self) -> list[str]:

@@ -4,10 +4,15 @@
 
 1. read the manifest; refuse the day if it is missing or a file disagrees with it;
 2. if the same files (and contract version) are already published, record a no-op;
-3. parse every file into strings exactly as received, detect schema drift;
-4. validate rows against the contract; rejected rows keep the raw record and the reason;
-5. fail the whole batch (nothing published) on breaking drift or a reject rate over the
-   source's threshold; otherwise replace the raw partition atomically and record the batch.
+3. per file: parse into strings exactly as received, validate rows against the contract
+   (rejected rows keep the raw record and the reason);
+4. judge the delivery as a whole: fail the batch (nothing published) on breaking schema drift or
+   a reject rate over the source's threshold; otherwise replace the raw partition atomically and
+   record the batch.
+
+A multi-file source on the deadline's path (POS, one file per region) runs step 3 for each file
+in a step of its own (``stage_file``, files staged in the warehouse) and steps 1-2 and 4 in a
+publishing step (``publish_staged``): the same code, the same result, in parallel.
 """
 
 from __future__ import annotations
@@ -23,10 +28,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from platform_assets.ingestion import registry
-from platform_assets.ingestion.ledger import Batch, Ledger, Reject
-from platform_assets.ingestion.manifest import IncompleteDay, day_folder, read_manifest, verify
-from platform_assets.ingestion.readers import STRING, ParsedFile, read_file, record_text
-from platform_assets.ingestion.validation import Drift, detect_drift, flag_values, validate_rows
+from platform_assets.ingestion.contract import SourceContract
+from platform_assets.ingestion.ledger import Batch, Ledger, Reject, utcnow
+from platform_assets.ingestion.manifest import (
+    IncompleteDay, Manifest, check_listing, day_folder, read_manifest, verify_file,
+)
+from platform_assets.ingestion.readers import STRING, read_file, record_text
+from platform_assets.ingestion.validation import (
+    detect_drift, flag_values, merge_flags, retyped_columns, validate_rows,
+)
 from platform_assets.partitions import PARTITION_COLUMN
 from platform_assets.storage.warehouse import Table, Warehouse
 
@@ -78,86 +88,235 @@ class ImportFailed(Exception):
         self.result = result
 
 
+@dataclass
+class Delivery:
+    """A source's day as the manifest describes it, and whether it is already published."""
+
+    contract: SourceContract
+    business_date: dt.date
+    folder: Path
+    manifest: Manifest | None
+    previous: Batch | None
+    noop: bool = False
+    error: str | None = None     # no complete delivery (no manifest, a file missing or unexpected)
+
+
+@dataclass
+class StagedFile:
+    """One delivered file, read and checked against the contract. Its raw rows are kept in memory
+    (``raw``, the in-process import) or staged in the warehouse (``staged_rows``, the parallel
+    import of a multi-file source) until the whole delivery is judged and published."""
+
+    name: str
+    record: dict = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    failures: dict[str, int] = field(default_factory=dict)
+    non_null: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, str] = field(default_factory=dict)
+    flags: dict = field(default_factory=dict)
+    raw: pd.DataFrame | None = None
+    staged_rows: int | None = None
+    fingerprint: str | None = None
+    started_at: dt.datetime = field(default_factory=utcnow)
+    error: str | None = None
+    noop: bool = False
+
+
 class Importer:
     def __init__(self, landing: Path, warehouse: Warehouse, ledger: Ledger):
         self.landing = Path(landing)
         self.warehouse = warehouse
         self.ledger = ledger
 
+    # -- one process: the whole delivery -----------------------------------------------------
     def import_day(self, source: str, business_date: dt.date, *, trigger: str = "cli",
                    force: bool = False) -> ImportResult:
         contract = registry.get(source).contract
-        previous = self.ledger.published(source, business_date)
-        batch = self.ledger.start(source, business_date, trigger)
-        batch.contract_version = contract.version
-        batch.replaces_batch_id = previous.batch_id if previous else None
+        delivery = self.open_delivery(contract, business_date, force)
+        batch = self._start(delivery, trigger)
         try:
-            return self._run(contract, batch, previous, force)
-        except IncompleteDay as exc:
-            batch.status, batch.message = "failed", str(exc)
-            batch.findings = {"failure": "incomplete_delivery"}
-            self.ledger.finish(batch)
-            return ImportResult(batch, previous)
+            if delivery.error:
+                return self._incomplete(batch, delivery, delivery.error)
+            if delivery.noop:
+                return self._noop(batch, delivery)
+            files = [self.read_file(delivery, f.name, batch.batch_id) for f in delivery.manifest.files]
+            errors = [f.error for f in files if f.error]
+            if errors:
+                return self._incomplete(batch, delivery, errors[0])
+            table = raw_table(contract.name)
+            return self._judge(delivery, batch, files, write=lambda: self.warehouse.replace(
+                table, pd.concat([f.raw for f in files], ignore_index=True), [business_date]))
         except Exception as exc:
             batch.status, batch.message = "failed", f"unexpected error: {exc!r}"
             self.ledger.finish(batch)
             raise
 
-    def _run(self, contract, batch: Batch, previous: Batch | None, force: bool) -> ImportResult:
-        day = batch.business_date
-        folder = day_folder(self.landing, contract.name, day)
-        manifest = read_manifest(folder, contract, day)
-        batch.manifest_exported_at = manifest.exported_at
-        batch.fingerprint = manifest.fingerprint
-        batch.files = [{"name": f.name, "sha256": f.sha256, "rows": f.rows} for f in manifest.files]
-        if (not force and previous is not None and previous.fingerprint == manifest.fingerprint
-                and previous.contract_version == contract.version
-                and day in self.warehouse.row_counts(raw_table(contract.name), day, day)):
-            batch.status = "noop"
-            batch.message = f"same files as published batch {previous.batch_id[:12]}; nothing to do"
-            if previous.manifest_exported_at and manifest.exported_at != previous.manifest_exported_at:
-                # Same content, a newer export: upstream sent the day again.
-                batch.findings = {"resent_of": previous.batch_id,
-                                  "first_exported_at": previous.manifest_exported_at.isoformat(),
-                                  "resent_exported_at": manifest.exported_at.isoformat()}
-                batch.message += f" (re-sent: exported again at {manifest.exported_at:%Y-%m-%d %H:%M} UTC)"
+    # -- several processes: one file each, then the delivery ----------------------------------
+    def stage_file(self, source: str, business_date: dt.date, file_name: str, token: str, *,
+                   force: bool = False) -> StagedFile:
+        """Read, check and stage one file of the day (e.g. one region's POS export), in a step of
+        its own. ``token`` names the version (and becomes the batch id); ``publish_staged``
+        judges the delivery as a whole and makes the staged files the partition, or drops them."""
+        contract = registry.get(source).contract
+        delivery = self.open_delivery(contract, business_date, force)
+        if delivery.error or delivery.noop:
+            return StagedFile(file_name, error=delivery.error, noop=delivery.noop,
+                              fingerprint=delivery.manifest.fingerprint if delivery.manifest else None)
+        if file_name not in {f.name for f in delivery.manifest.files}:
+            return StagedFile(file_name, fingerprint=delivery.manifest.fingerprint)  # not delivered today
+        staged = self.read_file(delivery, file_name, token)
+        if staged.error is None:
+            staged.staged_rows = self.warehouse.stage(raw_table(contract.name), business_date, token, staged.raw,
+                                                      "_file", file_name)
+            staged.raw = None
+        return staged
+
+    def publish_staged(self, source: str, business_date: dt.date, staged: list[StagedFile], token: str, *,
+                       trigger: str, force: bool = False) -> ImportResult:
+        contract = registry.get(source).contract
+        table = raw_table(contract.name)
+        delivery = self.open_delivery(contract, business_date, force)
+        batch = self._start(delivery, trigger, batch_id=token, started_at=min(s.started_at for s in staged))
+
+        def discard() -> None:
+            self.warehouse.discard(table, business_date, token)
+
+        try:
+            errors = [s.error for s in staged if s.error]
+            if delivery.error or errors:
+                discard()
+                return self._incomplete(batch, delivery, delivery.error or errors[0])
+            if delivery.noop and all(s.noop for s in staged):
+                return self._noop(batch, delivery)
+            if any(s.noop or s.fingerprint != delivery.manifest.fingerprint for s in staged):
+                discard()
+                return self._incomplete(batch, delivery, (
+                    f"{contract.name} {business_date}: the delivery changed while it was being imported "
+                    f"(manifest now {delivery.manifest.fingerprint[:12]}); nothing published, run the import again"))
+            listed = [f.name for f in delivery.manifest.files]
+            done = {s.name for s in staged if s.staged_rows is not None}
+            for name in [n for n in listed if n not in done]:  # a file no step covered: staged here
+                extra = self.stage_file(source, business_date, name, token, force=True)
+                if extra.error:
+                    discard()
+                    return self._incomplete(batch, delivery, extra.error)
+                staged = [*staged, extra]
+            files = sorted((s for s in staged if s.name in listed), key=lambda s: listed.index(s.name))
+            return self._judge(delivery, batch, files, discard=discard, write=lambda: self.warehouse.publish(
+                table, business_date, token, "_file", [f.name for f in files]))
+        except Exception as exc:
+            discard()
+            batch.status, batch.message = "failed", f"unexpected error: {exc!r}"
             self.ledger.finish(batch)
-            return ImportResult(batch, previous)
+            raise
 
-        files = verify(folder, manifest, contract)
-        batch.files = [f.as_record() for f in files]
-        parsed = [read_file(f.name, f.data, contract.format, contract.columns) for f in files]
-        drift = detect_drift(contract, {p.name: p.columns for p in parsed}, {p.name: p.rows_read for p in parsed})
+    # -- the shared steps ----------------------------------------------------------------------
+    def open_delivery(self, contract: SourceContract, day: dt.date, force: bool) -> Delivery:
+        previous = self.ledger.published(contract.name, day)
+        folder = day_folder(self.landing, contract.name, day)
+        try:
+            manifest = read_manifest(folder, contract, day)
+            check_listing(manifest, contract)
+        except IncompleteDay as exc:
+            return Delivery(contract, day, folder, None, previous, error=str(exc))
+        noop = (not force and previous is not None and previous.fingerprint == manifest.fingerprint
+                and previous.contract_version == contract.version
+                and day in self.warehouse.row_counts(raw_table(contract.name), day, day))
+        return Delivery(contract, day, folder, manifest, previous, noop=noop)
 
-        frames, rejects = [], []
-        for p in parsed:
-            for u in p.unparsed:
-                rejects.append(Reject(p.name, u.row_number, u.line_number, "", u.reason, u.record))
-            frame = p.frame.copy()
-            frame["_file"] = p.name
-            frames.append(frame)
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        batch.rows_read = sum(p.rows_read for p in parsed)
-
+    def read_file(self, delivery: Delivery, name: str, batch_id: str) -> StagedFile:
+        """Verify one file against the manifest, parse it, validate its rows; the valid rows as
+        the raw layer keeps them (strings as received + lineage), the rest as rejects."""
+        contract, day = delivery.contract, delivery.business_date
+        listed = next(f for f in delivery.manifest.files if f.name == name)
+        out = StagedFile(name, fingerprint=delivery.manifest.fingerprint)
+        try:
+            verified = verify_file(delivery.folder, delivery.manifest, listed, contract)
+        except IncompleteDay as exc:
+            out.error = str(exc)
+            return out
+        parsed = read_file(verified.name, verified.data, contract.format, contract.columns)
+        out.record, out.columns, out.rows_read = verified.as_record(), parsed.columns, parsed.rows_read
+        for u in parsed.unparsed:
+            out.rejects.append(Reject(name, u.row_number, u.line_number, "", u.reason, u.record))
+        frame = parsed.frame.copy()
+        frame["_file"] = name
         checked = validate_rows(contract, frame, day) if len(frame) else None
         if checked is not None:
-            drift.retyped = checked.retyped
-            by_name = {p.name: p for p in parsed}
+            out.failures, out.non_null, out.examples = checked.failures, checked.non_null, checked.examples
             for pos, reasons in checked.reasons.items():
                 row = frame.iloc[pos]
-                rejects.append(Reject(str(row["_file"]), int(row["_row"]), int(row["_line"]) or None,
-                                      ",".join(dict.fromkeys(checked.columns[pos])), "; ".join(reasons),
-                                      record_text(by_name[row["_file"]], row)))
+                out.rejects.append(Reject(name, int(row["_row"]), int(row["_line"]) or None,
+                                          ",".join(dict.fromkeys(checked.columns[pos])), "; ".join(reasons),
+                                          record_text(parsed, row)))
+        valid = frame[checked.valid] if checked is not None else frame
+        added = [c for c in parsed.columns if c not in set(contract.columns) and not c.startswith("_")]
+        out.flags = flag_values(contract, valid)
+        out.raw = build_raw_frame(contract.columns, valid, added, batch_id, day)
+        return out
+
+    def _start(self, delivery: Delivery, trigger: str, **kwargs) -> Batch:
+        batch = self.ledger.start(delivery.contract.name, delivery.business_date, trigger, **kwargs)
+        batch.contract_version = delivery.contract.version
+        batch.replaces_batch_id = delivery.previous.batch_id if delivery.previous else None
+        if delivery.manifest is not None:
+            batch.manifest_exported_at = delivery.manifest.exported_at
+            batch.fingerprint = delivery.manifest.fingerprint
+            batch.files = [{"name": f.name, "sha256": f.sha256, "rows": f.rows} for f in delivery.manifest.files]
+        return batch
+
+    def _incomplete(self, batch: Batch, delivery: Delivery, message: str) -> ImportResult:
+        batch.status, batch.message = "failed", message
+        batch.findings = {"failure": "incomplete_delivery"}
+        self.ledger.finish(batch)
+        return ImportResult(batch, delivery.previous)
+
+    def _noop(self, batch: Batch, delivery: Delivery) -> ImportResult:
+        previous, manifest = delivery.previous, delivery.manifest
+        batch.status = "noop"
+        batch.message = f"same files as published batch {previous.batch_id[:12]}; nothing to do"
+        if previous.manifest_exported_at and manifest.exported_at != previous.manifest_exported_at:
+            # Same content, a newer export: upstream sent the day again.
+            batch.findings = {"resent_of": previous.batch_id,
+                              "first_exported_at": previous.manifest_exported_at.isoformat(),
+                              "resent_exported_at": manifest.exported_at.isoformat()}
+            batch.message += f" (re-sent: exported again at {manifest.exported_at:%Y-%m-%d %H:%M} UTC)"
+        self.ledger.finish(batch)
+        return ImportResult(batch, previous)
+
+    def _judge(self, delivery: Delivery, batch: Batch, files: list[StagedFile], *, write,
+               discard=lambda: None) -> ImportResult:
+        """Decide on the delivery as a whole: breaking drift or too many rejects fail the batch and
+        nothing is published; otherwise ``write`` publishes the rows and the batch is recorded."""
+        contract, day, previous = delivery.contract, delivery.business_date, delivery.previous
+        batch.files = [f.record for f in files]
+        drift = detect_drift(contract, {f.name: f.columns for f in files}, {f.name: f.rows_read for f in files})
+        failures: dict[str, int] = {}
+        non_null: dict[str, int] = {}
+        examples: dict[str, str] = {}
+        for f in files:
+            for column, n in f.failures.items():
+                failures[column] = failures.get(column, 0) + n
+                examples.setdefault(column, f.examples[column])
+            for column, n in f.non_null.items():
+                non_null[column] = non_null.get(column, 0) + n
+        drift.retyped = retyped_columns(contract, failures, non_null, examples)
+        rejects = [r for f in files for r in f.rejects]
         batch.drift = drift.as_dict()
+        batch.rows_read = sum(f.rows_read for f in files)
         batch.rows_rejected = len(rejects)
         batch.rows_loaded = batch.rows_read - batch.rows_rejected
 
         label = f"{contract.name} {day}"
         if drift.breaking:
+            discard()
             batch.rows_loaded = 0
             batch.findings = {"failure": "schema_drift"}
             return self._fail(batch, previous, rejects, f"{label}: schema drift: {drift.describe()}; nothing published")
         if batch.rows_read and batch.reject_rate > contract.max_reject_rate:
+            discard()
             batch.findings = {"failure": "reject_rate"}
             top = "; ".join(f"{n:,} × {why}" for why, n in list(_reason_counts(rejects).items())[:3])
             batch.rows_loaded = 0
@@ -165,10 +324,8 @@ class Importer:
                 f"{label}: {batch.rows_rejected:,} of {batch.rows_read:,} rows rejected ({batch.reject_rate:.2%}), "
                 f"over the source's threshold of {contract.max_reject_rate:.2%} ({top}); nothing published"))
 
-        valid = frame[checked.valid] if checked is not None else frame
-        batch.findings = flag_values(contract, valid)
-        raw = build_raw_frame(contract.columns, valid, drift, batch.batch_id, day)
-        self.warehouse.replace(raw_table(contract.name), raw, [day])
+        batch.findings = merge_flags([f.flags for f in files])
+        write()
         batch.status = "partially_succeeded" if rejects else "succeeded"
         notes = []
         if rejects:
@@ -194,7 +351,7 @@ def _reason_counts(rejects: list[Reject]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def build_raw_frame(columns: list[str], valid: pd.DataFrame, drift: Drift, batch_id: str,
+def build_raw_frame(columns: list[str], valid: pd.DataFrame, added: list[str], batch_id: str,
                     day: dt.date) -> pd.DataFrame:
     """Contract columns as received, added columns kept as JSON in ``_extra``, and lineage."""
     n = len(valid)
@@ -204,7 +361,7 @@ def build_raw_frame(columns: list[str], valid: pd.DataFrame, drift: Drift, batch
     raw["_file"] = valid["_file"].reset_index(drop=True).astype(STRING)
     raw["_row"] = valid["_row"].to_numpy(dtype=np.int32)
     raw["_line"] = valid["_line"].to_numpy(dtype=np.int32)
-    raw["_extra"] = _extra_json(valid.reset_index(drop=True), drift.added) if drift.added else \
+    raw["_extra"] = _extra_json(valid.reset_index(drop=True), added) if added else \
         pd.Series([None] * n, dtype=STRING)
     raw[PARTITION_COLUMN] = pd.Timestamp(day)
     return raw

@@ -160,8 +160,10 @@ class Ledger:
         self.engine.dispose()
 
     # -- writes ---------------------------------------------------------------------------
-    def start(self, source: str, business_date: dt.date, trigger: str) -> Batch:
-        batch = Batch(uuid.uuid4().hex, source, business_date, "running", trigger, utcnow())
+    def start(self, source: str, business_date: dt.date, trigger: str, *, batch_id: str | None = None,
+              started_at: dt.datetime | None = None) -> Batch:
+        """A new batch (``batch_id``/``started_at`` given when its files were staged beforehand)."""
+        batch = Batch(batch_id or uuid.uuid4().hex, source, business_date, "running", trigger, started_at or utcnow())
         with self.engine.begin() as conn:
             conn.execute(import_batches.insert().values(
                 batch_id=batch.batch_id, source=source, business_date=business_date, status="running",

@@ -87,6 +87,12 @@ class VerifiedFile:
 
 def verify(folder: Path, manifest: Manifest, contract: SourceContract) -> list[VerifiedFile]:
     """Every listed file present with the promised checksum and row count, else IncompleteDay."""
+    check_listing(manifest, contract)
+    return [verify_file(folder, manifest, f, contract) for f in manifest.files]
+
+
+def check_listing(manifest: Manifest, contract: SourceContract) -> None:
+    """The manifest lists every required file and nothing the contract does not expect."""
     label = f"{contract.name} {manifest.business_date}"
     listed = {f.name for f in manifest.files}
     missing_required = [name for name in contract.required_files if name not in listed]
@@ -97,20 +103,22 @@ def verify(folder: Path, manifest: Manifest, contract: SourceContract) -> list[V
     if unexpected:
         raise IncompleteDay(f"{label}: the manifest lists file(s) {', '.join(unexpected)} that do not match "
                             f"the contract's pattern {contract.files!r}; nothing loaded")
-    verified = []
-    for f in manifest.files:
-        path = folder / f.name
-        if not path.exists():
-            raise IncompleteDay(f"{label}: {f.name} is listed in the manifest but missing from {folder}; nothing loaded")
-        data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != f.sha256:
-            found = count_rows(data, contract.format)
-            found_text = "an unreadable file" if found is None else f"{found:,} rows"
-            truncated = " (truncated?)" if found is not None and found < f.rows else ""
-            raise IncompleteDay(
-                f"{label}: {f.name} is incomplete{truncated}: the manifest expects {f.rows:,} rows "
-                f"(sha256 {f.sha256[:12]}…), found {found_text} (sha256 {digest[:12]}…, {len(data):,} bytes); "
-                "nothing loaded")
-        verified.append(VerifiedFile(f.name, path, data, f.rows, digest))
-    return verified
+
+
+def verify_file(folder: Path, manifest: Manifest, f: ManifestFile, contract: SourceContract) -> VerifiedFile:
+    """One listed file, present with the promised checksum and row count, else IncompleteDay."""
+    label = f"{contract.name} {manifest.business_date}"
+    path = folder / f.name
+    if not path.exists():
+        raise IncompleteDay(f"{label}: {f.name} is listed in the manifest but missing from {folder}; nothing loaded")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != f.sha256:
+        found = count_rows(data, contract.format)
+        found_text = "an unreadable file" if found is None else f"{found:,} rows"
+        truncated = " (truncated?)" if found is not None and found < f.rows else ""
+        raise IncompleteDay(
+            f"{label}: {f.name} is incomplete{truncated}: the manifest expects {f.rows:,} rows "
+            f"(sha256 {f.sha256[:12]}…), found {found_text} (sha256 {digest[:12]}…, {len(data):,} bytes); "
+            "nothing loaded")
+    return VerifiedFile(f.name, path, data, f.rows, digest)

@@ -77,6 +77,36 @@ class RowValidation:
     reasons: dict[int, list[str]]         # row position -> reasons
     columns: dict[int, list[str]]         # row position -> failing columns
     retyped: dict[str, str]
+    failures: dict[str, int] = field(default_factory=dict)   # column -> values failing their type/range
+    non_null: dict[str, int] = field(default_factory=dict)   # column -> values present (for those columns)
+    examples: dict[str, str] = field(default_factory=dict)   # column -> a failing value
+
+
+def retyped_columns(contract: SourceContract, failures: dict[str, int], non_null: dict[str, int],
+                    examples: dict[str, str]) -> dict[str, str]:
+    """Columns whose values mostly fail their type: changed type upstream (breaking drift).
+    Judged on a whole delivery: the counts of its files are summed first."""
+    retyped = {}
+    for column, failed in failures.items():
+        present = non_null.get(column, 0)
+        if present >= RETYPED_MIN_VALUES and failed / present > RETYPED_SHARE:
+            expected = contract.field(column).expected
+            retyped[column] = (f"{failed / present:.0%} of {present:,} values are not {expected} "
+                               f"(e.g. {examples[column]!r})")
+    return retyped
+
+
+def merge_flags(findings: list[dict]) -> dict:
+    """flag_values of several files of one delivery as one."""
+    findings = [f for f in findings if f.get("flagged_rows")]
+    if not findings:
+        return {}
+    checks: dict[str, int] = {}
+    for f in findings:
+        for name, n in f["checks"].items():
+            checks[name] = checks.get(name, 0) + n
+    return {"flagged_rows": sum(f["flagged_rows"] for f in findings), "checks": checks,
+            "sample": [row for f in findings for row in f["sample"]][:5]}
 
 
 def flag_values(contract: SourceContract, accepted: pd.DataFrame) -> dict:
@@ -150,14 +180,9 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
             tz_note = " (New York)" if contract.field(rule.column).expected.startswith("an ISO-8601") else ""
             add(int(pos), rule.column, f"{rule.column}: business date {dates.iloc[pos]}{tz_note} {verb} {business_date}")
 
-    retyped = {}
-    for column, failures in per_column_failures.items():
-        non_null = int(frame[column].notna().sum())
-        if non_null >= RETYPED_MIN_VALUES and failures / non_null > RETYPED_SHARE:
-            expected = contract.field(column).expected
-            retyped[column] = (f"{failures / non_null:.0%} of {non_null:,} values are not {expected} "
-                               f"(e.g. {examples[column]!r})")
+    non_null = {column: int(frame[column].notna().sum()) for column in per_column_failures}
     valid = np.ones(n, dtype=bool)
     if reasons:
         valid[np.fromiter(reasons.keys(), dtype=np.int64)] = False
-    return RowValidation(valid, reasons, failing_cols, retyped)
+    return RowValidation(valid, reasons, failing_cols, retyped_columns(contract, per_column_failures, non_null, examples),
+                         per_column_failures, non_null, examples)

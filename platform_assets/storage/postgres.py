@@ -212,6 +212,7 @@ class PostgresWarehouse(Warehouse):
         name = sql.Identifier(table.layer, self._versioned(table, day, token, part_value))
         with self.conn.transaction():
             self._ensure_table(table, arrow.schema)
+            self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))  # a retried step stages again
             # The constraints are the partition bounds it will be attached with: no scan then.
             self.conn.execute(sql.SQL(
                 "CREATE TABLE {} (LIKE {}, CHECK ({} IS NOT NULL AND {} >= {} AND {} < {}), "
