@@ -258,3 +258,51 @@ def test_incidents_are_shared_through_the_ledger_database(tmp_path):
     a, b = Incidents(platform.ledger()), Incidents(platform.ledger())
     a.observe("k", kind="sla", subject="s", partition=None, severity="low", state="fail", details={})
     assert [i.key for i in b.open_incidents()] == ["k"]
+
+
+def test_a_run_outliving_its_time_window_alerts_once_and_resolves_when_it_ends(tmp_path, sink):
+    """The run-duration guard, on a real run that holds until the test releases it."""
+    import threading
+
+    from platform_assets.alerting.run_windows import check_run_durations
+
+    config = {**settings_files.service_levels(), "run_time_windows": {"run_minutes": 0.02}}  # 1.2 s
+    platform = PlatformResource(landing_dir=str(tmp_path), data_dir=str(tmp_path / "data"))
+    service = AlertService(platform.ledger(), levels=ServiceLevels.from_config(config))
+    release = threading.Event()
+
+    @dg.asset(name="revenue_close", partitions_def=dg.DailyPartitionsDefinition("2024-01-01"))
+    def slow_close() -> None:  # stands in for a close whose step hangs
+        release.wait(120)
+
+    (tmp_path / "home").mkdir()
+    with dg.DagsterInstance.local_temp(str(tmp_path / "home")) as instance:
+        worker = threading.Thread(target=lambda: dg.materialize([slow_close], instance=instance,
+                                                                 partition_key=day(3).isoformat()))
+        worker.start()
+        try:
+            def running():
+                return instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+
+            deadline = dt.datetime.now() + dt.timedelta(seconds=60)
+            found = running()
+            while not found and dt.datetime.now() < deadline:
+                release.wait(0.2)
+                found = running()
+            [record] = found
+            check_run_durations(service, instance, dt.datetime.now(dt.timezone.utc))
+            assert not sink.pages("trigger"), "within its window: nothing to say"
+            later = dt.datetime.fromtimestamp(record.start_time, dt.timezone.utc) + dt.timedelta(seconds=5)
+            check_run_durations(service, instance, later)
+            check_run_durations(service, instance, later + dt.timedelta(minutes=5))
+        finally:
+            release.set()
+            worker.join(60)
+        [page] = sink.pages("trigger")
+        d = page["payload"]["custom_details"]
+        assert page["payload"]["severity"] == "critical", "the close's run pages on-call"
+        assert page["payload"]["class"] == "run_duration" and d["partition"] == day(3).isoformat()
+        assert "exceeds its time window" in page["payload"]["summary"] and d["window_minutes"] == pytest.approx(0.02)
+        assert d["run_id"] == record.dagster_run.run_id and d["assets_in_run"] == ["revenue_close"]
+        check_run_durations(service, instance, dt.datetime.now(dt.timezone.utc))
+        assert [r["dedup_key"] for r in sink.pages("resolve")] == [page["dedup_key"]]

@@ -10,43 +10,18 @@ resolution.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import time
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-import yaml
 
 from platform_assets.generator import generate
 from platform_assets.replay import deliveries, drop
-from platform_assets.team import PACKAGED_CONFIG
 from platform_assets_tests.alert_sink import AlertSink
 from platform_assets_tests.processes import daemon, instance_home, wait_until
+from platform_assets_tests.sla_config import NY, morning_window, write_config
 
-NY = ZoneInfo("America/New_York")
 pytestmark = [pytest.mark.daemon, pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-def hhmmss(when: dt.datetime) -> str:
-    return when.astimezone(NY).strftime("%H:%M:%S")
-
-
-def write_config(directory, pos_due: dt.datetime, close_due: dt.datetime) -> None:
-    shutil.copytree(PACKAGED_CONFIG, directory)
-    levels = yaml.safe_load((directory / "service_levels.yaml").read_text())
-    levels["warn_before_minutes"] = 0
-    levels["upstream"]["pos_transactions"].update(landed_by=hhmmss(pos_due), days="daily")
-    for name, spec in levels["reports"].items():
-        spec.update(days="daily", due=hhmmss(close_due) if name == "revenue_close" else "23:59:59")
-    (directory / "service_levels.yaml").write_text(yaml.safe_dump(levels))
-
-
-def morning_window() -> None:
-    """Deadlines must fall on the same New York day as the test: wait out the last minutes before midnight."""
-    now = dt.datetime.now(NY)
-    if now.hour == 23 and now.minute >= 50:
-        time.sleep((60 - now.minute) * 60 - now.second + 30)
 
 
 def test_late_pos_morning_pages_once_and_resolves(tmp_path):

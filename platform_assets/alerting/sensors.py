@@ -3,7 +3,8 @@
 - ``platform_alerts``: service levels per business date (report deadlines, the POS export's
   landing deadline; warn, fail, recovered), ERROR checks that failed in successful runs,
   resolutions (a late partition materialized, a failed run's assets rebuilt, a check passing
-  again), and other sensors that stopped ticking.
+  again), other sensors that stopped ticking, and runs that outlive their time window
+  (run_windows.py).
 - ``run_failure_alerts``: failed runs (which assets and partition, the error, the step). A
   retry belongs to the same incident as the run it retries (the root run id), so it does not
   alert again.
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from platform_assets.alerting import sla, watchdog
+from platform_assets.alerting import run_windows, sla, watchdog
 from platform_assets.alerting.messages import dagster_url, import_rerun, report_rerun
 from platform_assets.alerting.service import AlertService
 from platform_assets.ingestion import registry
@@ -243,6 +244,7 @@ def build(intervals: dict[str, int]) -> list:
         evaluate_deadlines(service, context.instance, platform.ledger(), now)
         process_finished_runs(service, context.instance, cursor, now)
         check_other_sensors(service, context.instance, intervals, now)
+        run_windows.check_run_durations(service, context.instance, now)
         context.update_cursor(json.dumps(cursor))
         for alert in service.sent:
             context.log.info(f"{alert.route}: {alert.title}")

@@ -63,6 +63,10 @@ class ServiceLevels:
     reports: dict[str, Deadline]
     upstream: dict[str, Deadline]
     reference: dict[str, dict]
+    # How long a run may take before it is flagged (the "batch exceeds its time window" run book
+    # entry): a day's runs, and a backfill's runs (which cover up to a range of dates each).
+    run_window: dt.timedelta = dt.timedelta(minutes=45)
+    backfill_run_window: dt.timedelta = dt.timedelta(minutes=180)
 
     @classmethod
     def from_config(cls, cfg: dict) -> ServiceLevels:
@@ -85,7 +89,13 @@ class ServiceLevels:
             reports={k: deadline(k, "report", v, "due") for k, v in (cfg.get("reports") or {}).items()},
             upstream={k: deadline(k, "upstream", v, "landed_by") for k, v in (cfg.get("upstream") or {}).items()},
             reference=cfg.get("reference_data") or {},
+            run_window=dt.timedelta(minutes=float((cfg.get("run_time_windows") or {}).get("run_minutes", 45))),
+            backfill_run_window=dt.timedelta(minutes=float((cfg.get("run_time_windows") or {}).get(
+                "backfill_run_minutes", 180))),
         )
+
+    def run_window_for(self, tags: dict[str, str]) -> dt.timedelta:
+        return self.backfill_run_window if "dagster/backfill" in tags else self.run_window
 
     def freshness_policy(self, name: str) -> dg.FreshnessPolicy | None:
         """Dagster's cron freshness policy for a report or upstream export (shown in the UI; the

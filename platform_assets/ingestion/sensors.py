@@ -71,13 +71,21 @@ def build(interval_seconds: int) -> tuple[list, list]:
         known = json.loads(context.cursor) if context.cursor else {}
         deliveries = scan(platform.settings().landing_dir, watched_dates(now), known, now)
         observations, arrived = [], defaultdict(list)
+        ledger = platform.ledger()
         for d in deliveries:
+            label = f"{d.source}/{d.business_date}"
+            published = ledger.published(d.source, d.business_date) if d.complete and label not in known else None
+            if published is not None and published.fingerprint == d.fingerprint:
+                # First sight of a delivery that is already loaded (a new cursor, e.g. a fresh
+                # deployment over an existing landing zone): nothing arrived, nothing to run.
+                known[label] = d.signature
+                continue
             observations.append(dg.AssetObservation(
                 asset_key=d.source, partition=d.business_date.isoformat(),
                 metadata={"arrived_at": now.isoformat(), "complete": d.complete,
                           "exported_at": d.exported_at.isoformat() if d.exported_at else "",
                           "fingerprint": d.fingerprint or "", "problem": d.problem or ""}))
-            known[f"{d.source}/{d.business_date}"] = d.signature
+            known[label] = d.signature
             if d.complete:
                 arrived[d.business_date].append(d)
             else:
