@@ -11,7 +11,9 @@ export DAGSTER_HOME ?= $(PLATFORM_HOME)/dagster_home
 export PLATFORM_LANDING_DIR ?= $(PLATFORM_HOME)/landing
 export PLATFORM_DATA_DIR ?= $(PLATFORM_HOME)/data
 
-.PHONY: install demo test dev bench home clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install browser demo test dev bench home clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +23,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Debian's Chromium for the browser tests: Playwright drives it by executable_path, nothing
+# downloads a browser.
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 home:
 	@mkdir -p "$(DAGSTER_HOME)" "$(PLATFORM_LANDING_DIR)" "$(PLATFORM_DATA_DIR)"
 	@cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
@@ -28,7 +36,7 @@ home:
 demo: install home
 	$(BIN)/platform-assets demo
 
-test: install
+test: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 dev: install home
