@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-GROUPS = ["quality", "postgres"]
+GROUPS = ["quality", "postgres", "parallel"]
 
 
 def main(argv: list[str] | None = None) -> int:
