@@ -1,7 +1,8 @@
 """Parallel execution and backfills (issue 7): the platform's executor against in-process runs.
 
-Figures (medians of PLATFORM_BENCH_REPEAT runs, default 3; each run on fresh storage, on a
-SQLite Dagster instance of its own, same instance kind for both sides of a ratio):
+Figures (medians of PLATFORM_BENCH_REPEAT runs, default 3). Each run starts in a process of its
+own, as Dagster's run launcher starts runs (benchmarks/run_once.py), on fresh storage and a SQLite
+Dagster instance of its own: the same instance kind on both sides of every ratio.
 - daily_parallel_over_sequential: one business date at ``bench`` scale (1.1M POS rows, 2M app
   events), every asset and check, the platform's executor (multiprocess, forkserver, preloaded,
   PLATFORM_MAX_CONCURRENT_STEPS) over the in-process executor. Target <= 0.65.
@@ -23,27 +24,23 @@ SQLite Dagster instance of its own, same instance kind for both sides of a ratio
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
-import time
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 
 from benchmarks.common import BENCH_DAY, bench_landing, emit
 
+ROOT = Path(__file__).resolve().parents[1]
 BACKFILL_START = dt.date(2024, 3, 4)
 BACKFILL_DAYS = 28
-
-
-def daily_job() -> dg.JobDefinition:
-    """The job every run here executes (reconstructable: step processes rebuild it)."""
-    from platform_assets.jobs import DAILY_JOB
-
-    return daily_job_definitions().resolve_job_def(DAILY_JOB)
 
 
 def daily_job_definitions() -> dg.Definitions:
@@ -52,80 +49,40 @@ def daily_job_definitions() -> dg.Definitions:
     return defs()
 
 
-def policy_waves(graph) -> list[tuple[bool, list[dg.AssetKey]]]:
-    """The runs' asset sets a Dagster asset backfill makes: assets run with their parents when
-    they share a backfill policy; a child with another policy waits for its parents' runs.
-    Each wave is (chunked, assets): chunked assets run 7 dates per run, the others the whole range."""
-    def chunked(key) -> bool:
-        policy = graph.get(key).backfill_policy
-        return bool(policy and policy.max_partitions_per_run)
+@dataclass
+class Storage:
+    """Fresh storage for a measured run or sequence of runs: landing, warehouse + ledger, instance."""
 
-    keys = [k for k in graph.toposorted_asset_keys if graph.get(k).is_materializable]
-    done, waves = set(), []
-    while len(done) < len(keys):
-        progressed = False
-        for kind in (True, False):
-            group: list[dg.AssetKey] = []
-            for k in keys:
-                parents = {p for p in graph.get(k).parent_keys if graph.get(p).is_materializable and p != k}
-                if k not in done and chunked(k) == kind and parents <= done | set(group):
-                    group.append(k)
-            if group:
-                waves.append((kind, group))
-                done |= set(group)
-                progressed = True
-        assert progressed, "a cycle in the asset graph?"
-    return waves
+    landing: Path
+    data: Path
+    home: Path
 
+    @classmethod
+    def fresh(cls, workdir: Path, landing: Path) -> Storage:
+        return cls(landing, Path(tempfile.mkdtemp(dir=workdir, prefix="data-")),
+                   Path(tempfile.mkdtemp(dir=workdir, prefix="home-")))
 
-@contextmanager
-def environment(**values: str | None):
-    """PLATFORM_* for one measurement (read at run time by the resource and the step processes)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update({k: v for k, v in values.items() if v is not None})
-    for k in [k for k, v in values.items() if v is None]:
-        os.environ.pop(k, None)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _tags(start: dt.date, end: dt.date) -> dict[str, str]:
-    if start == end:
-        return {"dagster/partition": start.isoformat()}
-    return {"dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat()}
-
-
-def run_parallel(instance: dg.DagsterInstance, start: dt.date, end: dt.date | None = None,
-                 assets: list[dg.AssetKey] | None = None) -> dg.ExecuteJobResult:
-    with dg.execute_job(dg.reconstructable(daily_job), instance=instance, tags=_tags(start, end or start),
-                        asset_selection=assets, raise_on_error=True) as result:
+    def run(self, start: dt.date, end: dt.date | None = None, assets=(), executor: str = "multiprocess",
+            until: str = "", **env: str) -> dict:
+        """One run in a process of its own (benchmarks/run_once.py), as the run launcher starts runs."""
+        command = [sys.executable, "-m", "benchmarks.run_once", "--home", str(self.home), "--start", start.isoformat(),
+                   "--end", (end or start).isoformat(), "--executor", executor, "--until", until,
+                   "--assets", ",".join(k.to_user_string() for k in assets)]
+        environment = {**os.environ, "PLATFORM_LANDING_DIR": str(self.landing), "PLATFORM_DATA_DIR": str(self.data), **env}
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            raise RuntimeError(f"benchmark run failed ({' '.join(command)}):\n{done.stderr[-3000:]}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        if not result["success"]:
+            raise RuntimeError(f"benchmark run {result['run_id']} failed")
         return result
-
-
-def run_in_process(instance: dg.DagsterInstance, day: dt.date) -> dg.ExecuteInProcessResult:
-    from platform_assets.demo import QUIET
-
-    return daily_job().execute_in_process(partition_key=day.isoformat(), instance=instance, run_config=QUIET)
-
-
-def steps_run(instance: dg.DagsterInstance, run_id: str) -> int:
-    records = instance.get_records_for_run(run_id, of_type={dg.DagsterEventType.STEP_SUCCESS,
-                                                             dg.DagsterEventType.STEP_FAILURE}).records
-    return len(records)
 
 
 class PeakStepMemory:
     """Samples the peak resident memory (VmHWM, a high-water mark kept by the kernel, so a
     sample taken after the peak still sees it) of every descendant process of this one."""
 
-    def __init__(self, interval: float = 0.05):
+    def __init__(self, interval: float = 0.2):  # heavy steps last seconds; the mark outlives the peak
         self.interval, self.peak_kb, self._stop = interval, 0, threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -152,7 +109,7 @@ class PeakStepMemory:
                 p, depth = pid, 0
                 while p in parents and p != me and depth < 10:
                     p, depth = parents[p], depth + 1
-                if p != me or pid == me or depth < 2:  # steps are grandchildren (via the forkserver)
+                if p != me or depth < 3:  # steps: run process -> forkserver -> step
                     continue
                 try:
                     for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
@@ -161,20 +118,6 @@ class PeakStepMemory:
                 except OSError:
                     continue
             self._stop.wait(self.interval)
-
-
-def timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
-def fresh(workdir: Path, landing: Path, **extra: str):
-    """A fresh warehouse, ledger and Dagster instance for one measured run."""
-    data = Path(tempfile.mkdtemp(dir=workdir, prefix="data-"))
-    home = Path(tempfile.mkdtemp(dir=workdir, prefix="home-"))
-    return environment(PLATFORM_LANDING_DIR=str(landing), PLATFORM_DATA_DIR=str(data), **extra), \
-        dg.DagsterInstance.local_temp(str(home))
 
 
 def small_landing(root: Path, start: dt.date, days: int) -> Path:
@@ -191,6 +134,7 @@ def small_landing(root: Path, start: dt.date, days: int) -> Path:
 def run(workdir: Path) -> None:
     from platform_assets.ingestion import registry
     from platform_assets.ingestion.arrivals import Planner
+    from platform_assets.scheduling import backfill_runs
 
     repeat = int(os.environ.get("PLATFORM_BENCH_REPEAT", "3"))
     landing = bench_landing(workdir)
@@ -200,12 +144,9 @@ def run(workdir: Path) -> None:
         # -- one bench-scale day: in process vs the platform's executor -----------------------
         sequential, parallel, peaks = [], [], []
         for _ in range(repeat):
-            env, instance = fresh(scratch, landing)
-            with env, instance:
-                sequential.append(timed(lambda: run_in_process(instance, BENCH_DAY)))
-            env, instance = fresh(scratch, landing)
-            with env, instance, PeakStepMemory() as memory:
-                parallel.append(timed(lambda: run_parallel(instance, BENCH_DAY)))
+            sequential.append(Storage.fresh(scratch, landing).run(BENCH_DAY, executor="in_process")["elapsed"])
+            with PeakStepMemory() as memory:
+                parallel.append(Storage.fresh(scratch, landing).run(BENCH_DAY)["elapsed"])
             peaks.append(memory.peak_kb / 1024)
         t_seq, t_par = statistics.median(sequential), statistics.median(parallel)
         emit("daily_sequential_s", t_seq)
@@ -220,16 +161,9 @@ def run(workdir: Path) -> None:
         tail = planner.plan(BENCH_DAY, ["pos_transactions"], set(others))
         tails = []
         for _ in range(repeat):
-            env, instance = fresh(scratch, landing)
-            with env, instance:
-                run_parallel(instance, BENCH_DAY, assets=list(before.assets))
-                t0 = time.time()
-                result = run_parallel(instance, BENCH_DAY, assets=list(tail.assets))
-                done = instance.fetch_materializations(
-                    dg.AssetRecordsFilter(asset_key=dg.AssetKey("revenue_close"), asset_partitions=[BENCH_DAY.isoformat()]),
-                    limit=1).records[0]
-                assert done.run_id == result.run_id
-                tails.append(done.timestamp - t0)
+            storage = Storage.fresh(scratch, landing)
+            storage.run(BENCH_DAY, assets=before.assets)
+            tails.append(storage.run(BENCH_DAY, assets=tail.assets, until="revenue_close")["until"])
         emit("pos_tail_s", statistics.median(tails))
         emit("pos_tail_over_daily", statistics.median(tails) / t_seq)
 
@@ -237,42 +171,30 @@ def run(workdir: Path) -> None:
         small = small_landing(workdir, BENCH_DAY, 1)
         in_process, one_at_a_time, steps = [], [], 0
         for _ in range(repeat):
-            env, instance = fresh(scratch, small)
-            with env, instance:
-                in_process.append(timed(lambda: run_in_process(instance, BENCH_DAY)))
-            env, instance = fresh(scratch, small, PLATFORM_MAX_CONCURRENT_STEPS="1")
-            with env, instance:
-                holder = {}
-                one_at_a_time.append(timed(lambda: holder.update(r=run_parallel(instance, BENCH_DAY))))
-                steps = steps_run(instance, holder["r"].run_id)
+            in_process.append(Storage.fresh(scratch, small).run(BENCH_DAY, executor="in_process")["elapsed"])
+            result = Storage.fresh(scratch, small).run(BENCH_DAY, PLATFORM_MAX_CONCURRENT_STEPS="1")
+            one_at_a_time.append(result["elapsed"])
+            steps = result["steps"]
         emit("small_day_steps", steps)
         emit("step_overhead_s", (statistics.median(one_at_a_time) - statistics.median(in_process)) / steps)
 
         # -- a 28-day backfill: the runs backfill policies make vs one run per date -----------
         month = small_landing(workdir, BACKFILL_START, BACKFILL_DAYS)
         days = [BACKFILL_START + dt.timedelta(days=i) for i in range(BACKFILL_DAYS)]
-        waves = policy_waves(daily_job_definitions().resolve_asset_graph())
+        graph = daily_job_definitions().resolve_asset_graph()
+        runs = backfill_runs(graph, set(graph.materializable_asset_keys), days)
 
-        def per_partition(instance):
-            for d in days:
-                run_parallel(instance, d)
+        def per_partition() -> float:
+            storage = Storage.fresh(scratch, month)
+            return sum(storage.run(d)["elapsed"] for d in days)
 
-        def by_policy(instance):
-            for chunked, assets in waves:
-                if chunked:  # 7 dates per run
-                    for i in range(0, BACKFILL_DAYS, 7):
-                        run_parallel(instance, days[i], days[min(i + 6, BACKFILL_DAYS - 1)], assets=assets)
-                else:  # the whole range in one run
-                    run_parallel(instance, days[0], days[-1], assets=assets)
+        def by_policy() -> float:
+            storage = Storage.fresh(scratch, month)
+            return sum(storage.run(r.start, r.end, assets=r.assets)["elapsed"] for r in runs)
 
-        ranges, singles = [], []
-        for _ in range(max(1, repeat // 2)):
-            env, instance = fresh(scratch, month)
-            with env, instance:
-                singles.append(timed(lambda: per_partition(instance)))
-            env, instance = fresh(scratch, month)
-            with env, instance:
-                ranges.append(timed(lambda: by_policy(instance)))
+        backfill_repeat = max(1, repeat // 2)  # one run per date for 28 days is the slow side
+        singles = [per_partition() for _ in range(backfill_repeat)]
+        ranges = [by_policy() for _ in range(backfill_repeat)]
         emit("backfill_per_partition_s", statistics.median(singles))
         emit("backfill_range_s", statistics.median(ranges))
         emit("backfill_range_over_per_partition", statistics.median(ranges) / statistics.median(singles))

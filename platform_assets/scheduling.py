@@ -22,6 +22,9 @@ spreads over parallel runs and each run stays short enough to retry.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import dagster as dg
 
 DEADLINE, LONG, NORMAL, SMALL = 30, 20, 10, 0
@@ -75,3 +78,42 @@ def asset_step(step: str) -> dict:
 def check_step(step: str) -> dict:
     """Keyword arguments of a standalone ``@dg.asset_check``."""
     return {"op_tags": op_tags(step), "pool": pool(step)}
+
+
+@dataclass(frozen=True)
+class BackfillRun:
+    assets: tuple[dg.AssetKey, ...]
+    start: dt.date
+    end: dt.date
+
+
+def backfill_runs(graph: dg.AssetGraph, selection: set[dg.AssetKey], days: list[dt.date]) -> list[BackfillRun]:
+    """The runs a backfill of ``selection`` over ``days`` takes, in order, as Dagster's asset
+    backfill makes them from the backfill policies: an asset runs with its parents when they share
+    a policy; a child with another policy waits for its parents' runs. Chunked assets run
+    ``max_partitions_per_run`` dates per run, the others the whole range in one run."""
+    def chunk(key: dg.AssetKey) -> int | None:
+        policy = graph.get(key).backfill_policy
+        return policy.max_partitions_per_run if policy else None
+
+    keys = [k for k in graph.toposorted_asset_keys if k in selection]
+    done: set[dg.AssetKey] = set()
+    runs: list[BackfillRun] = []
+    while len(done) < len(keys):
+        progressed = False
+        for chunked in (True, False):
+            group: list[dg.AssetKey] = []
+            for k in keys:
+                parents = {p for p in graph.get(k).parent_keys if p in selection and p != k}
+                if k not in done and bool(chunk(k)) == chunked and parents <= done | set(group):
+                    group.append(k)
+            if not group:
+                continue
+            size = min(chunk(k) for k in group) if chunked else len(days)
+            for i in range(0, len(days), size):
+                runs.append(BackfillRun(tuple(group), days[i], days[min(i + size, len(days)) - 1]))
+            done |= set(group)
+            progressed = True
+        if not progressed:
+            raise ValueError("the selection's dependencies form a cycle")
+    return runs
