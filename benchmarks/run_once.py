@@ -35,9 +35,10 @@ def main() -> None:
     parser.add_argument("--executor", choices=["multiprocess", "in_process"], default="multiprocess")
     parser.add_argument("--until", default="")
     args = parser.parse_args()
+    from platform_assets.partitions import parse_date, run_tags
+
     end = args.end or args.start
-    tags = ({"dagster/partition": args.start} if end == args.start else
-            {"dagster/asset_partition_range_start": args.start, "dagster/asset_partition_range_end": end})
+    tags = run_tags(parse_date(args.start), parse_date(end))
     assets = [dg.AssetKey(a) for a in args.assets.split(",") if a]
     with dg.DagsterInstance.local_temp(args.home) as instance:
         daily_job()  # definitions built before the clock starts, as a code server has them

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from platform_assets.partitions import date_range, parse_date
+from platform_assets.partitions import date_range, parse_date, run_tags
 
 
 def _date(_ctx, _param, value):
@@ -192,10 +192,7 @@ def backfill(start, end, selection, downstream) -> None:
     job, instance, backfill_id = defs.resolve_implicit_global_asset_job_def(), _instance(), uuid.uuid4().hex[:8]
     click.echo(f"backfill {backfill_id}: {len(keys)} asset(s), {start}..{end}, {len(runs)} run(s)")
     for i, r in enumerate(runs, 1):
-        tags = {"platform/backfill": backfill_id, **(
-            {"dagster/partition": r.start.isoformat()} if r.start == r.end else
-            {"dagster/asset_partition_range_start": r.start.isoformat(),
-             "dagster/asset_partition_range_end": r.end.isoformat()})}
+        tags = {"platform/backfill": backfill_id, **run_tags(r.start, r.end)}
         result = job.get_subset(asset_selection=set(r.assets)).execute_in_process(
             instance=instance, tags=tags, run_config=QUIET, raise_on_error=False)
         click.echo(f"  run {i}/{len(runs)} {r.start}..{r.end}: {len(r.assets)} asset(s) "

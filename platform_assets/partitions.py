@@ -41,3 +41,11 @@ def window_dates(window: dg.TimeWindow) -> list[dt.date]:
     start = window.start.date()
     end = window.end.date() - dt.timedelta(days=1)
     return list(date_range(start, end))
+
+
+def run_tags(start: dt.date, end: dt.date) -> dict[str, str]:
+    """Dagster's run tags for one business date, or for a range of them (a backfill run)."""
+    if start == end:
+        return {"dagster/partition": start.isoformat()}
+    return {"dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat()}

@@ -10,7 +10,7 @@ import datetime as dt
 import dagster as dg
 
 from platform_assets.alerting.messages import dagster_url
-from platform_assets.alerting.service import RANK, AlertService
+from platform_assets.alerting.service import AlertService
 
 KIND = "run_duration"
 
@@ -39,8 +39,7 @@ def check_run_durations(service: AlertService, instance: dg.DagsterInstance, now
         if not overrunning(started, window, now):
             continue
         assets = planned_assets(instance, run.run_id)
-        known = [dg.AssetKey(a) for a in assets if dg.AssetKey(a) in service.graph.get_all_asset_keys()]
-        severity = max((service.impact_severity(k) for k in known), key=RANK.get, default="medium")
+        severity = service.worst_impact(assets)
         partition = run.tags.get("dagster/partition") or (
             f"{run.tags['dagster/asset_partition_range_start']}..{run.tags['dagster/asset_partition_range_end']}"
             if "dagster/asset_partition_range_start" in run.tags else None)

@@ -265,10 +265,7 @@ def build(intervals: dict[str, int]) -> list:
                   for e in failures if e.event_specific_data and e.event_specific_data.error]
         selection = [k.to_user_string() for k in (run.asset_selection or [])]
         failed_assets = [a for step in steps for a in assets_of_step(service.graph, step, selection)] or steps
-        asset_keys = [dg.AssetKey(a) for a in failed_assets if dg.AssetKey(a) in service.graph.get_all_asset_keys()]
-        severity = max((service.impact_severity(k) for k in asset_keys), key=lambda s: ["low", "medium", "high",
-                                                                                         "critical"].index(s),
-                       default="medium")
+        severity = service.worst_impact(failed_assets)
         owner = failed_assets[0] if failed_assets else (selection[0] if selection else "platform:runs")
         rerun = (f"platform-assets materialize --start {partition} --end {partition} --select "
                  + " --select ".join(failed_assets)) if partition and failed_assets else ""

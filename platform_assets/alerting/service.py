@@ -52,6 +52,12 @@ class AlertService:
         found += [self.levels.upstream[n].severity for n in names if n in self.levels.upstream]
         return max(found, key=RANK.get) if found else default
 
+    def worst_impact(self, asset_names: list[str], default: str = "medium") -> str:
+        """The most severe impact among these assets (unknown names ignored): how a run is routed."""
+        known = self.graph.get_all_asset_keys()
+        keys = [dg.AssetKey(a) for a in asset_names if dg.AssetKey(a) in known]
+        return max((self.impact_severity(k) for k in keys), key=RANK.get, default=default)
+
     def reports_fed_by(self, key: dg.AssetKey) -> list[str]:
         names = {k.to_user_string() for k in dg.AssetSelection.assets(key).downstream().resolve(self.graph)}
         return sorted(n for n in names if n in self.levels.reports)
