@@ -285,3 +285,35 @@ def test_ledger_survives_reopening(platform, tmp_path):
     shutil.rmtree(tmp_path / "data" / "warehouse")
     # The warehouse lost the partition: the same files are re-imported, not skipped.
     assert importer.import_day("fx_rates", day(0)).status == "succeeded"
+
+
+def _open_ledger(url, barrier, errors):
+    from platform_assets.ingestion.ledger import Ledger
+
+    barrier.wait()
+    try:
+        Ledger(url).close()
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        errors.put(repr(exc))
+
+
+def test_parallel_first_steps_create_the_ledger_once(tmp_path):
+    """The first steps of a run open a fresh ledger at the same moment; before the schema lock,
+    one in four parallel first runs failed with "table import_batches already exists"."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    errors = ctx.Queue()
+    for attempt in range(5):
+        url = f"sqlite:///{tmp_path / f'ledger-{attempt}.sqlite'}"
+        barrier = ctx.Barrier(6)
+        workers = [ctx.Process(target=_open_ledger, args=(url, barrier, errors)) for _ in range(6)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+        assert all(w.exitcode == 0 for w in workers)
+    failures = []
+    while not errors.empty():
+        failures.append(errors.get())
+    assert failures == []

@@ -15,10 +15,12 @@ files as the published batch: nothing to do). SQLAlchemy Core keeps one code pat
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,12 +262,28 @@ class Ledger:
 
 
 def create_tables(engine: sa.Engine, tables: Sequence[sa.Table] | None = None) -> None:
-    """Create missing tables; on PostgreSQL under an advisory lock, because CREATE ... IF NOT
-    EXISTS is not safe when several step processes start at once on a fresh database."""
-    with engine.begin() as conn:
+    """Create missing tables under a lock: checking and creating are two statements, and the
+    first steps of a run start at once on a fresh ledger (seen: "table import_batches already
+    exists" in one of four parallel first runs). PostgreSQL: an advisory lock; SQLite: a file
+    lock beside the database (pysqlite runs DDL outside the transaction, so no SQL lock holds)."""
+    with _schema_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('platform_assets ledger'))"))
         metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
+@contextlib.contextmanager
+def _schema_lock(engine: sa.Engine) -> Iterator[None]:
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.schema-lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
