@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -59,8 +60,9 @@ class Storage:
 
     @classmethod
     def fresh(cls, workdir: Path, landing: Path) -> Storage:
-        return cls(landing, Path(tempfile.mkdtemp(dir=workdir, prefix="data-")),
-                   Path(tempfile.mkdtemp(dir=workdir, prefix="home-")))
+        home = Path(tempfile.mkdtemp(dir=workdir, prefix="home-"))
+        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")  # the embedded default, as `make home`
+        return cls(landing, Path(tempfile.mkdtemp(dir=workdir, prefix="data-")), home)
 
     def run(self, start: dt.date, end: dt.date | None = None, assets=(), executor: str = "multiprocess",
             until: str = "", **env: str) -> dict:

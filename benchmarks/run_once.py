@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 
@@ -40,7 +41,10 @@ def main() -> None:
     end = args.end or args.start
     tags = run_tags(parse_date(args.start), parse_date(end))
     assets = [dg.AssetKey(a) for a in args.assets.split(",") if a]
-    with dg.DagsterInstance.local_temp(args.home) as instance:
+    # DAGSTER_HOME as in production (make home, the daemon): the forkserver's preload opens this
+    # instance, not a scratch one.
+    os.environ["DAGSTER_HOME"] = args.home
+    with dg.DagsterInstance.get() as instance:
         daily_job()  # definitions built before the clock starts, as a code server has them
         t0 = time.time()
         if args.executor == "in_process":

@@ -34,20 +34,55 @@ def import_platform_modules() -> None:
 
 def import_storage() -> None:
     """Open and close the instance (a scratch one without DAGSTER_HOME): loads the storage modules
-    every step's instance needs. The connection is closed before any step forks."""
+    every step's instance needs, its compute log manager included. The connection is closed before
+    any step forks."""
     if os.environ.get("DAGSTER_HOME"):
         with dg.DagsterInstance.get() as instance:
             instance.get_runs(limit=1)
+            _ = instance.compute_log_manager
         return
     with tempfile.TemporaryDirectory(prefix="platform-preload-") as home:
         (Path(home) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         with dg.DagsterInstance.from_config(home) as instance:
             instance.get_runs(limit=1)
+            _ = instance.compute_log_manager
     for optional in ("dagster_postgres", "psycopg2", "psycopg"):
         try:
             importlib.import_module(optional)
         except ImportError:
             pass
+
+
+def exercise_libraries() -> None:
+    """What pandera, pyarrow and pandas import on first use (pandera's pandas backends and checks,
+    Arrow datasets and its pandas bridge, time zone data), ~25 ms a step otherwise: a tiny
+    contract check and a Parquet round trip through the warehouse."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    from platform_assets.partitions import REPORTING_TZ
+    from platform_assets.storage.frames import from_arrow, to_arrow
+    from platform_assets.storage.parquet import ParquetWarehouse
+    from platform_assets.storage.warehouse import Table
+
+    frame = pd.DataFrame({"business_date": [pd.Timestamp("2024-01-01")], "n": [1],
+                          "s": pd.Series(["a"], dtype=pd.StringDtype("pyarrow"))})
+    pa.DataFrameSchema({"n": pa.Column("int64", pa.Check.ge(0)), "s": pa.Column(checks=pa.Check.isin(["a"]))},
+                       unique=["n"]).validate(frame, lazy=True)
+    from_arrow(to_arrow(frame))
+    pd.Timestamp("2024-01-01T00:00:00Z").tz_convert(REPORTING_TZ)
+    "".encode("utf-8-sig")
+    pd.DataFrame({"a": [1], "b": [2]}).pivot_table(index="a", columns="b", aggfunc="size")
+    repr(frame)
+    # What a step's own execution imports on first use (its plan's active execution, run config
+    # resolution). No public API preloads these; naming the modules only imports them.
+    for name in ("dagster._core.execution.plan.active", "dagster._core.system_config.composite_descent"):
+        importlib.import_module(name)
+    with tempfile.TemporaryDirectory(prefix="platform-preload-") as root:
+        warehouse = ParquetWarehouse(Path(root))
+        table = Table("staging", "preload")
+        warehouse.replace(table, frame, [pd.Timestamp("2024-01-01").date()])
+        warehouse.read(table, pd.Timestamp("2024-01-01").date(), pd.Timestamp("2024-01-01").date())
 
 
 def build_location() -> None:
@@ -57,7 +92,7 @@ def build_location() -> None:
 
 
 def warm() -> None:
-    for step in (import_platform_modules, import_storage, build_location):
+    for step in (import_platform_modules, import_storage, exercise_libraries, build_location):
         try:
             step()
         except Exception:  # noqa: BLE001 - best effort, see the module docstring

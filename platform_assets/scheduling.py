@@ -1,14 +1,15 @@
 """How steps share the machine: which step runs first, which pool it draws from, how it backfills.
 
 Priorities (``dagster/priority``; higher starts first when more steps are ready than there are
-slots). A business day's work is ~40 s of steps at bench scale on 2 cores, and the close is due
-at 07:00, so the order is:
-
-1. ``DEADLINE``: the chain the close waits on once the POS export lands, and what that chain
-   itself waits on (FX rates): FX -> POS import by region -> POS lines by region -> revenue_close.
-2. ``LONG``: the longest chains of the day, started early so they do not end last: app events
-   (raw 6 s + staging 7 s at bench scale) and online orders (5 s + 3 s).
-3. ``NORMAL``: the rest of staging and the reports. Small raw imports (under 0.3 s) keep 0.
+slots) follow the critical path: a step's priority is the longest chain of expected seconds from
+its start to the end of the day's graph (``EXPECTED_SECONDS``, measured at bench scale, plus the
+process start every step pays), so the longest chains start first and no short import that feeds a
+report is left for the end of the run (as the small marketing imports were, holding back three
+reports). The close's chain (FX, the POS import, stg_pos_lines, revenue_close and its ledger
+check) gets ``DEADLINE_BOOST`` on top: on a day when everything is ready at once the 07:00 close
+comes before the longest chain of the day. ``PRIORITIES`` is that table written out (the step
+tags are fixed when the assets are built, before the graph exists); a test recomputes it from the
+asset graph, so a new asset or dependency cannot leave it stale.
 
 Pools (Dagster concurrency pools, limits set on the instance, deploy/dagster.postgres.yaml):
 ``warehouse_heavy`` for steps that move a 1M-row partition through the warehouse (memory and
@@ -27,39 +28,87 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-DEADLINE, LONG, NORMAL, SMALL = 30, 20, 10, 0
-
 POOL = "warehouse"
 HEAVY_POOL = "warehouse_heavy"
 
 RANGE = dg.BackfillPolicy.single_run()
 CHUNKED = dg.BackfillPolicy.multi_run(max_partitions_per_run=7)
 
-# step name -> (priority, pool); a step not listed is a small import: (SMALL, POOL).
-STEPS: dict[str, tuple[int, str]] = {
-    "raw_fx_rates": (DEADLINE, POOL),
-    "stg_fx_rates": (DEADLINE, POOL),
-    "raw_pos_transactions": (DEADLINE, HEAVY_POOL),
-    "stg_pos_lines": (DEADLINE, HEAVY_POOL),
-    "revenue_close": (DEADLINE, POOL),
-    "revenue_close_reconciles_with_ledger": (DEADLINE, POOL),
-    "raw_app_events": (LONG, HEAVY_POOL),
-    "stg_app_events_and_active_users": (LONG, HEAVY_POOL),
-    "raw_orders": (LONG, HEAVY_POOL),
-    "stg_orders_and_lines": (LONG, HEAVY_POOL),
-    "raw_experiment_assignments": (LONG, POOL),
-    "stg_experiment_assignments": (LONG, POOL),
+# Seconds of each step at bench scale, in process (make bench ONLY=parallel prints them), and what
+# starting a step's process adds (step_overhead_s).
+EXPECTED_SECONDS: dict[str, float] = {
+    "raw_app_events": 7.1, "stg_app_events_and_active_users": 7.5, "raw_orders": 6.6, "stg_orders_and_lines": 2.6,
+    "raw_pos_transactions": 2.9, "stg_pos_lines": 3.8, "revenue_close": 1.1, "unit_level_profit": 2.1,
+    "raw_experiment_assignments": 0.9, "stg_experiment_assignments": 1.4, "stg_customer_first_orders": 0.8,
+    "daily_growth": 0.8, "aggregate_profit": 0.8,
 }
+SMALL_STEP_SECONDS = 0.2  # every other step: a small import, staging or report
+STEP_START_SECONDS = 0.35
+
+DEADLINE_STEPS = frozenset({"raw_fx_rates", "stg_fx_rates", "raw_pos_transactions", "stg_pos_lines", "revenue_close",
+                            "revenue_close_reconciles_with_ledger"})
+DEADLINE_BOOST = 10
+
+# step -> priority: critical_path_priorities() of the daily graph (test_scheduling keeps it so).
+PRIORITIES: dict[str, int] = {
+    "raw_pos_transactions": 20, "raw_fx_rates": 18, "stg_fx_rates": 17, "stg_pos_lines": 17, "revenue_close": 13,
+    "revenue_close_reconciles_with_ledger": 11,
+    "raw_app_events": 16, "raw_orders": 13, "stg_app_events_and_active_users": 8, "stg_orders_and_lines": 6,
+    "raw_experiment_assignments": 5, "stg_experiment_assignments": 4, "raw_products": 4, "raw_refunds": 4,
+    "stg_refunds": 3, "stg_products": 3, "unit_level_profit": 2, "stg_customer_first_orders": 2, "stg_marketing": 2,
+    "raw_attentive": 2, "raw_klaviyo": 2, "raw_pinterest_ads": 2, "raw_tiktok_ads": 2, "raw_yotpo": 2,
+    "raw_customers": 2, "stg_customers": 2, "raw_gl_entries": 2, "stg_gl_entries": 1, "daily_growth": 1,
+    "aggregate_profit": 1, "aggregate_growth": 1, "aggregate_engagement": 1,
+}
+
+# Steps moving a bench-scale (1M-row) partition through the warehouse.
+HEAVY_STEPS = frozenset({"raw_pos_transactions", "stg_pos_lines", "raw_app_events", "stg_app_events_and_active_users",
+                         "raw_orders", "stg_orders_and_lines"})
 # Steps whose logic covers a range of dates in one pass (see the module docstring).
 CHUNKED_STEPS = {"stg_pos_lines", "stg_app_events_and_active_users", "stg_orders_and_lines"}
 
 
 def priority(step: str) -> int:
-    return STEPS.get(step, (NORMAL if not step.startswith("raw_") else SMALL, POOL))[0]
+    return PRIORITIES.get(step, 0)
 
 
 def pool(step: str) -> str:
-    return STEPS.get(step, (SMALL, POOL))[1]
+    return HEAVY_POOL if step in HEAVY_STEPS else POOL
+
+
+def critical_path_priorities(steps: dict[str, set[str]]) -> dict[str, int]:
+    """Priorities from the step graph (step -> the steps it waits on): the longest chain of
+    expected seconds (each with its process start) from the step to the end, rounded, plus
+    ``DEADLINE_BOOST`` for the close's chain."""
+    children: dict[str, set[str]] = {s: set() for s in steps}
+    for step, parents in steps.items():
+        for parent in parents:
+            children.setdefault(parent, set()).add(step)
+    longest: dict[str, float] = {}
+
+    def chain(step: str) -> float:
+        if step not in longest:
+            own = EXPECTED_SECONDS.get(step, SMALL_STEP_SECONDS) + STEP_START_SECONDS
+            longest[step] = own + max((chain(c) for c in children.get(step, ())), default=0.0)
+        return longest[step]
+
+    return {s: round(chain(s)) + (DEADLINE_BOOST if s in DEADLINE_STEPS else 0) for s in children}
+
+
+def step_graph(defs: dg.Definitions) -> dict[str, set[str]]:
+    """The daily job's steps (asset and check nodes) and the steps each waits on."""
+    graph = defs.resolve_asset_graph()
+    node = {k: graph.get(k).assets_def.node_def.name for k in graph.materializable_asset_keys}
+    steps: dict[str, set[str]] = {n: set() for n in node.values()}
+    for key, name in node.items():
+        steps[name] |= {node[p] for p in graph.get(key).parent_keys if p in node and node[p] != name}
+    for checks in defs.asset_checks or []:
+        name = checks.node_def.name
+        steps.setdefault(name, set())
+        for spec in checks.check_specs:
+            steps[name] |= {node[k] for k in [spec.asset_key, *[d.asset_key for d in spec.additional_deps]]
+                            if k in node}
+    return steps
 
 
 def op_tags(step: str) -> dict[str, str]:

@@ -74,8 +74,26 @@ def test_the_forkserver_preload_warms_what_every_step_process_needs(tmp_path):
         "storage = [m for m in sys.modules if m.startswith('dagster._core.storage.sqlite')]\n"
         "assert storage, 'storage layer not imported'\n"
         "assert 'platform_assets.staging.transforms' in sys.modules\n"
+        "lazy = ['pyarrow.dataset', 'pandera.backends.pandas.register', 'pandera.backends.pandas.builtin_checks',\n"
+        "        'dagster._core.storage.local_compute_log_manager', 'dagster._core.execution.plan.active']\n"
+        "assert not [m for m in lazy if m not in sys.modules], [m for m in lazy if m not in sys.modules]\n"
         "print('warm')\n"
     )
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0 and "warm" in out.stdout, out.stderr[-2000:]
+
+
+def test_step_priorities_are_the_critical_path_of_the_daily_graph():
+    """PRIORITIES is written out because step tags are fixed before the graph exists; recomputed
+    here from the asset graph, so an added asset or dependency cannot leave it stale."""
+    from platform_assets import scheduling
+
+    steps = scheduling.step_graph(build_definitions())
+    computed = scheduling.critical_path_priorities(steps)
+    assert scheduling.PRIORITIES == computed, f"update scheduling.PRIORITIES to {computed}"
+    p = scheduling.priority
+    # The close's chain first, then the longest chains of the day; a small import feeding a report
+    # starts before the reports that wait on it, not last.
+    assert p("raw_pos_transactions") > p("raw_app_events") > p("raw_orders") > p("stg_app_events_and_active_users")
+    assert min(p(f"raw_{s}") for s in ("tiktok_ads", "klaviyo", "yotpo")) > p("aggregate_profit")
