@@ -63,9 +63,25 @@ def test_backfill_runs_ranges_by_policy_and_matches_the_landing_files(tmp_path, 
     assert out.exit_code == 0, out.output
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         runs = instance.get_runs()
+        evaluations = [record.event_log_entry.dagster_event.event_specific_data for run in runs
+                       for record in instance.get_records_for_run(
+                           run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000).records]
+        materialized = {(r.event_log_entry.dagster_event.event_specific_data.materialization.partition)
+                        for r in instance.fetch_materializations(keys.STG_POS_LINES, limit=100).records}
     assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
     assert {(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
             for r in runs} == {(day(0).isoformat(), day(2).isoformat())}
+    # Range runs still record every date's results against its own partition.
+    dates = [day(i).isoformat() for i in range(3)]
+    assert sorted(materialized) == dates
+    by_check: dict[tuple[str, str], list[str | None]] = {}
+    for e in evaluations:
+        by_check.setdefault((e.asset_key.to_user_string(), e.check_name), []).append(e.partition)
+    for check in [("raw_pos_transactions", "contract"), ("raw_fx_rates", "delivery_complete"),
+                  ("stg_pos_lines", "no_rows_lost"), ("revenue_close", "schema"),
+                  ("revenue_close", "reconciles_with_ledger"), ("aggregate_profit", "net_revenue_matches_close")]:
+        assert sorted(by_check[check]) == dates, (check, by_check.get(check))
+    assert all(partition in dates for partitions in by_check.values() for partition in partitions)
     warehouse = PlatformResource().warehouse()
     for i in range(3):
         frame = warehouse.read(report_table(keys.REVENUE_CLOSE), day(i), day(i)).set_index("region")

@@ -12,6 +12,7 @@ from platform_assets.conventions import partition_dates, plain_metadata
 from platform_assets.finance.schemas.revenue_close import reconciles_with_ledger
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.quality.checks import ERROR, CheckContext
+from platform_assets.quality.publish import per_partition_checks
 from platform_assets.reports import report_table
 from platform_assets.resources import PlatformResource
 
@@ -27,19 +28,21 @@ def build() -> list[dg.AssetChecksDefinition]:
         description="Revenue (gross - discounts) and refunds per entity match the ledger's revenue and refunds "
                     "accounts. Threshold: 0.1% (config/quality.yaml reconciliation.tolerance) (ERROR)",
     )
-    def revenue_close_reconciles_with_ledger(context: dg.AssetCheckExecutionContext,
-                                            platform: PlatformResource) -> dg.AssetCheckResult:
+    def revenue_close_reconciles_with_ledger(context: dg.AssetCheckExecutionContext, platform: PlatformResource):
         wh = platform.warehouse()
         days = partition_dates(context)
-        failures, last = [], None
-        for day in days:
-            close = wh.read(report_table(keys.REVENUE_CLOSE), day, day)
-            last = reconciles_with_ledger(CheckContext(close, day, platform))
-            if not last.passed:
-                failures.append(f"{day}: {last.description}")
-        description = last.description if len(days) == 1 else (
-            "; ".join(failures) if failures else f"reconciles on all {len(days)} dates")
-        return dg.AssetCheckResult(passed=not failures, severity=ERROR, description=description,
-                                   metadata=plain_metadata(last.metadata))
+        outcomes = {day: reconciles_with_ledger(CheckContext(wh.read(report_table(keys.REVENUE_CLOSE), day, day),
+                                                             day, platform)) for day in days}
+        if len(days) == 1:
+            outcome = outcomes[days[0]]
+            yield dg.AssetCheckResult(passed=outcome.passed, severity=ERROR, description=outcome.description,
+                                      metadata=plain_metadata(outcome.metadata))
+            return
+        # A range (a backfill run): each date's result against its own partition.
+        yield from per_partition_checks(
+            {day: [dg.AssetCheckResult(asset_key=keys.REVENUE_CLOSE, check_name="reconciles_with_ledger",
+                                       passed=o.passed, severity=ERROR, description=o.description,
+                                       metadata=plain_metadata(o.metadata))] for day, o in outcomes.items()},
+            {"reconciles_with_ledger": False}, output_name="result")
 
     return [revenue_close_reconciles_with_ledger]

@@ -21,6 +21,7 @@ from platform_assets.ingestion.registry import Source
 from platform_assets.keys import raw_key, source_key
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.quality.checks import ERROR, WARN
+from platform_assets.quality.publish import per_partition_checks
 from platform_assets.resources import PlatformResource
 from platform_assets.team import Team
 
@@ -191,19 +192,51 @@ def _raw_attributes(source: Source, team: Team) -> dict:
     )
 
 
-def _outputs(key: dg.AssetKey, c, results: list[ImportResult], ledger):
-    """The materialization of the run's dates (metadata of the last) and its checks."""
-    last = results[-1]
-    fingerprints = ",".join((r.published_batch or r.batch).fingerprint or "" for r in results)
-    return (import_metadata(last), dg.DataVersion(f"{c.version}:{_short_hash(fingerprints)}"),
-            raw_check_results(key, c, last, ledger))
+def _report(key: dg.AssetKey, c, results: list[ImportResult], ledger, *, ranged: bool, graph_output: bool = False):
+    """What an import step reports for its dates, then a failure if the last one's batch failed (the
+    dates after it are not attempted; nothing of the failed one is published). One date: as Dagster
+    ties results to the run's partition. A range (a chunk of a backfill): each date's checks against
+    its own partition, and only the dates whose batch was published recorded as materialized."""
+    failed = results[-1] if results[-1].failed else None
+    done = [r for r in results if not r.failed]
+    checks = {r.batch.business_date: raw_check_results(key, c, r, ledger) for r in results}
+    version = dg.DataVersion(f"{c.version}:{_short_hash(','.join((r.published_batch or r.batch).fingerprint or '' for r in done))}")
+    if not ranged:
+        if not failed:
+            if graph_output:
+                yield dg.Output(None, "result", metadata=import_metadata(done[-1]), data_version=version)
+            else:
+                yield dg.MaterializeResult(metadata=import_metadata(done[-1]), data_version=version,
+                                           check_results=checks[done[-1].batch.business_date])
+                checks = {}
+        yield from [r for day_checks in checks.values() for r in day_checks]
+    else:
+        if not failed:
+            if graph_output:
+                yield dg.Output(None, "result", metadata=import_metadata(done[-1]), data_version=version)
+            else:
+                yield dg.MaterializeResult(metadata=import_metadata(done[-1]), data_version=version)
+        else:
+            for r in done:
+                yield dg.AssetMaterialization(asset_key=key, partition=r.batch.business_date.isoformat(),
+                                              metadata=import_metadata(r))
+        yield from per_partition_checks(checks, {name: blocking for name, (_, _, blocking) in RAW_CHECKS.items()})
+    if failed:
+        raise dg.Failure(description=failed.batch.message or failed.summary(), metadata=import_metadata(failed),
+                         allow_retries=False)
 
 
-def _fail(key: dg.AssetKey, c, result: ImportResult, ledger):
-    """Record why on the checks (visible in the UI), then fail the step: nothing published."""
-    yield from raw_check_results(key, c, result, ledger)
-    raise dg.Failure(description=result.batch.message or result.summary(), metadata=import_metadata(result),
-                     allow_retries=False)
+def _import_dates(context, import_one) -> tuple[list[ImportResult], bool]:
+    """Import each date of the run in order, stopping at the first failed batch."""
+    days = partition_dates(context)
+    results = []
+    for day in days:
+        result = import_one(day)
+        context.log.info(result.summary())
+        results.append(result)
+        if result.failed:
+            break
+    return results, len(days) > 1
 
 
 def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
@@ -217,15 +250,9 @@ def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
               pool=scheduling.pool(f"raw_{c.name}"), **attributes)
     def raw_asset(context: dg.AssetExecutionContext, config: ImportConfig, platform: PlatformResource):
         importer = platform.importer()
-        results = []
-        for day in partition_dates(context):
-            result = importer.import_day(c.name, day, trigger=f"dagster run {context.run.run_id}", force=config.force)
-            context.log.info(result.summary())
-            if result.failed:
-                yield from _fail(key, c, result, platform.ledger())
-            results.append(result)
-        metadata, version, checks = _outputs(key, c, results, platform.ledger())
-        yield dg.MaterializeResult(metadata=metadata, data_version=version, check_results=checks)
+        results, ranged = _import_dates(context, lambda day: importer.import_day(
+            c.name, day, trigger=f"dagster run {context.run.run_id}", force=config.force))
+        yield from _report(key, c, results, platform.ledger(), ranged=ranged)
 
     return raw_asset
 
@@ -266,19 +293,12 @@ def build_split_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
            description="Judge the delivery as a whole (drift, reject rate) and publish the staged files at once, "
                        "or drop them; record the batch in the ledger.")
     def publish(context: dg.OpExecutionContext, config: ImportConfig, platform: PlatformResource, staged: list):
-        importer, run_id, ledger = platform.importer(), context.run.run_id, platform.ledger()
-        results = []
-        for i, day in enumerate(partition_dates(context)):
-            result = importer.publish_staged(c.name, day, [per_file[i] for per_file in staged],
-                                             staging_token(run_id, c.name, day),
-                                             trigger=f"dagster run {run_id}", force=config.force)
-            context.log.info(result.summary())
-            if result.failed:
-                yield from _fail(key, c, result, ledger)
-            results.append(result)
-        metadata, version, checks = _outputs(key, c, results, ledger)
-        yield dg.Output(None, "result", metadata=metadata, data_version=version)
-        yield from checks
+        importer, run_id = platform.importer(), context.run.run_id
+        index = {day: i for i, day in enumerate(partition_dates(context))}
+        results, ranged = _import_dates(context, lambda day: importer.publish_staged(
+            c.name, day, [per_file[index[day]] for per_file in staged], staging_token(run_id, c.name, day),
+            trigger=f"dagster run {run_id}", force=config.force))
+        yield from _report(key, c, results, platform.ledger(), ranged=ranged, graph_output=True)
 
     stage_ops = [stage_op(label, file_name) for label, file_name in c.split_files.items()]
     op_names = [o.name for o in stage_ops] + ["publish"]

@@ -14,10 +14,8 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from platform_assets.quality.checks import ERROR, CheckContext, DatasetContract
+from platform_assets.quality.checks import CheckContext, DatasetContract
 from platform_assets.storage.warehouse import Table
-
-_RANK = {dg.AssetCheckSeverity.WARN: 0, ERROR: 1}
 
 
 class Publisher:
@@ -44,31 +42,46 @@ class Publisher:
         self.written.append(day)
         return True
 
-    def check_results(self) -> list[dg.AssetCheckResult]:
-        """One result per check: as is for one date; for a range, failed if any date failed."""
-        days = sorted(self.results_by_day)
-        if len(days) == 1:
-            return self.results_by_day[days[0]]
-        merged = []
-        for name in [r.check_name for r in self.results_by_day[days[0]]]:
-            per_day = {d: next(r for r in self.results_by_day[d] if r.check_name == name) for d in days}
-            failed = [d for d, r in per_day.items() if not r.passed]
-            worst = max((per_day[d] for d in failed), key=lambda r: _RANK[r.severity], default=per_day[days[-1]])
-            description = (f"failed on {len(failed)} of {len(days)} dates ({', '.join(map(str, failed[:5]))}): "
-                           f"{worst.description}") if failed else f"passed on all {len(days)} dates"
-            merged.append(dg.AssetCheckResult(
-                asset_key=self.contract.key, check_name=name, passed=not failed, severity=worst.severity,
-                description=description,
-                metadata={**worst.metadata, "dates_checked": len(days), "dates_failed": len(failed)}))
-        return merged
-
-    def outputs(self, metadata: dict[str, Any]) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    def outputs(self, metadata: dict[str, Any]) -> Iterator[Any]:
+        """The materialization and check results of the run's dates. One date: as Dagster ties them
+        to the run's partition. A range (a backfill run): every date's results recorded against its
+        own partition, and only the dates actually published recorded as materialized."""
         from platform_assets.conventions import plain_metadata
 
-        results = self.check_results()
-        if self.written:
-            yield dg.MaterializeResult(asset_key=self.contract.key, metadata=plain_metadata(metadata),
-                                       check_results=results)
+        days = sorted(self.results_by_day)
+        if len(days) == 1:
+            results = self.results_by_day[days[0]]
+            if self.written:
+                yield dg.MaterializeResult(asset_key=self.contract.key, metadata=plain_metadata(metadata),
+                                           check_results=results)
+            else:
+                # Nothing published: report the checks; Dagster fails the step on the blocking failure.
+                yield from results
+            return
+        if not self.blocked:
+            yield dg.MaterializeResult(asset_key=self.contract.key, metadata=plain_metadata(metadata))
         else:
-            # Nothing published: report the checks; Dagster fails the step on the blocking failure.
-            yield from results
+            # The asset's output stays unset, so nothing downstream runs on this range.
+            for day in self.written:
+                yield dg.AssetMaterialization(asset_key=self.contract.key, partition=day.isoformat(),
+                                              metadata=plain_metadata(metadata))
+        blocking = {spec.name: spec.blocking for spec in self.contract.specs()}
+        yield from per_partition_checks(self.results_by_day, blocking)
+
+
+def per_partition_checks(results_by_day: dict[dt.date, list[dg.AssetCheckResult]], blocking: dict[str, bool],
+                         output_name: str | None = None) -> Iterator[Any]:
+    """Check results of a range run, one evaluation per date and check against its own partition
+    (an AssetCheckResult in a range run has no partition to belong to), then each check's output
+    once (``output_name``: a standalone check's single output). A failed blocking ERROR evaluation
+    fails the step, as a result would."""
+    outputs: dict[str, None] = {}
+    for day in sorted(results_by_day):
+        for r in results_by_day[day]:
+            key = r.asset_key
+            yield dg.AssetCheckEvaluation(asset_key=key, check_name=r.check_name, passed=r.passed,
+                                          metadata=r.metadata, severity=r.severity, description=r.description,
+                                          blocking=blocking.get(r.check_name, False), partition=day.isoformat())
+            outputs[dg.AssetCheckSpec(r.check_name, asset=key).get_python_identifier()] = None
+    for name in [output_name] if output_name else outputs:
+        yield dg.Output(None, output_name=name)
