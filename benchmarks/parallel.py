@@ -15,7 +15,7 @@ Dagster instance of its own: the same instance kind on both sides of every ratio
   materialized, over the whole sequential day. Target <= 0.25.
 - backfill_range_over_per_partition: 28 days at ``small`` scale, both with the platform's
   executor: the runs a Dagster backfill makes from the assets' backfill policies (imports and
-  heavy staging 7 dates per run, the rest of the range in one run) over one run per date.
+  heavy staging up to a month of dates per run, the rest of the range in one run) over one run per date.
   Target <= 0.25.
 - peak_step_rss_mb: the largest peak resident memory (VmHWM) of any step process during the
   bench-scale parallel day. Target <= 3000.

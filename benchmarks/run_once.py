@@ -47,9 +47,9 @@ def main() -> None:
     with dg.DagsterInstance.get() as instance:
         daily_job()  # definitions built before the clock starts, as a code server has them
         t0 = time.time()
-        if args.executor == "in_process":
-            from platform_assets.demo import QUIET
+        from platform_assets.demo import QUIET  # the same console log level on both sides
 
+        if args.executor == "in_process":
             job = daily_job()
             if assets:
                 job = job.get_subset(asset_selection=set(assets))
@@ -57,7 +57,7 @@ def main() -> None:
                                             **({"partition_key": args.start} if end == args.start else {"tags": tags}))
             run_id, success = result.run_id, result.success
         else:
-            with dg.execute_job(dg.reconstructable(daily_job), instance=instance, tags=tags,
+            with dg.execute_job(dg.reconstructable(daily_job), instance=instance, tags=tags, run_config=QUIET,
                                 asset_selection=assets or None, raise_on_error=True) as result:
                 run_id, success = result.run_id, result.success
         elapsed = time.time() - t0

@@ -165,7 +165,7 @@ def materialize(start, end, selection) -> None:
 @click.option("--downstream", is_flag=True, help="Also everything downstream of --select.")
 def backfill(start, end, selection, downstream) -> None:
     """Re-materialize a date range the way a Dagster backfill does: the assets' backfill policies
-    decide the runs (imports and heavy staging 7 dates per run, the rest the whole range in one
+    decide the runs (imports and heavy staging a month per run, the rest the whole range in one
     run), in dependency order, in this process, on the DAGSTER_HOME instance. Writes replace whole
     partitions, so re-running a range is safe. (From the UI: select the assets, Materialize, pick
     the range: the daemon runs the same runs in parallel.)"""

@@ -65,7 +65,7 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`",
 # (from the delivery's checksums) can only be given through Output, beta in 1.13, used knowingly.
 warnings.filterwarnings("ignore", message="Parameter `data_version` of initializer `Output.__init__`",
                         category=dg.BetaWarning if hasattr(dg, "BetaWarning") else Warning)
-# A job over assets with different policies backfills in the smallest chunks (7 dates per run),
+# A job over assets with different policies backfills in the smallest chunks (a month per run),
 # which is what a job backfill should do; an asset backfill uses each asset's own policy.
 warnings.filterwarnings("ignore", message="Asset job .* materializes assets with varying BackfillPolicies")
 

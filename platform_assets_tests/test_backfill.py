@@ -2,7 +2,7 @@
 "Materialize > range" does, run by the real daemon on a fresh warehouse, equals the per-date
 materialization of the same days (the ``materialized`` fixture, one run per arrival batch per date).
 
-The assets' backfill policies decide the runs: imports and heavy staging 7 dates per run, the
+The assets' backfill policies decide the runs: imports, FX rates and heavy staging a month per run, the
 reports and the rest of staging a whole range in one run, so the 7 days take a handful of runs
 rather than one per date and asset group.
 """
