@@ -15,10 +15,11 @@ def test_readme_documents_every_environment_variable_and_the_two_commands():
 
 
 def test_docs_name_tests_that_exist():
-    """Every test named in docs/sample-data.md exists (docs must not point at removed tests)."""
+    """Every test named in the README, docs/sample-data.md and docs/decisions.md exists (docs must
+    not point at removed tests)."""
     import re
 
-    text = (ROOT / "docs" / "sample-data.md").read_text()
+    text = "\n".join((ROOT / doc).read_text() for doc in ("README.md", "docs/sample-data.md", "docs/decisions.md"))
     names = set(re.findall(r"`(test_[a-z0-9_]+)`", text))
     sources = "\n".join(p.read_text() for p in (ROOT / "platform_assets_tests").rglob("test_*.py"))
     missing = sorted(n for n in names if f"def {n}(" not in sources)
