@@ -200,27 +200,21 @@ def _report(key: dg.AssetKey, c, results: list[ImportResult], ledger, *, ranged:
     failed = results[-1] if results[-1].failed else None
     done = [r for r in results if not r.failed]
     checks = {r.batch.business_date: raw_check_results(key, c, r, ledger) for r in results}
-    version = dg.DataVersion(f"{c.version}:{_short_hash(','.join((r.published_batch or r.batch).fingerprint or '' for r in done))}")
-    if not ranged:
-        if not failed:
-            if graph_output:
-                yield dg.Output(None, "result", metadata=import_metadata(done[-1]), data_version=version)
-            else:
-                yield dg.MaterializeResult(metadata=import_metadata(done[-1]), data_version=version,
-                                           check_results=checks[done[-1].batch.business_date])
-                checks = {}
-        yield from [r for day_checks in checks.values() for r in day_checks]
-    else:
-        if not failed:
-            if graph_output:
-                yield dg.Output(None, "result", metadata=import_metadata(done[-1]), data_version=version)
-            else:
-                yield dg.MaterializeResult(metadata=import_metadata(done[-1]), data_version=version)
+    if not failed:  # every date published: the step's output materializes the run's dates
+        fingerprints = ",".join((r.published_batch or r.batch).fingerprint or "" for r in done)
+        version = dg.DataVersion(f"{c.version}:{_short_hash(fingerprints)}")
+        if graph_output:
+            yield dg.Output(None, "result", metadata=import_metadata(done[-1]), data_version=version)
         else:
-            for r in done:
-                yield dg.AssetMaterialization(asset_key=key, partition=r.batch.business_date.isoformat(),
-                                              metadata=import_metadata(r))
+            yield dg.MaterializeResult(metadata=import_metadata(done[-1]), data_version=version)
+    elif ranged:
+        for r in done:
+            yield dg.AssetMaterialization(asset_key=key, partition=r.batch.business_date.isoformat(),
+                                          metadata=import_metadata(r))
+    if ranged:
         yield from per_partition_checks(checks, {name: blocking for name, (_, _, blocking) in RAW_CHECKS.items()})
+    else:
+        yield from checks[results[-1].batch.business_date]
     if failed:
         raise dg.Failure(description=failed.batch.message or failed.summary(), metadata=import_metadata(failed),
                          allow_retries=False)
