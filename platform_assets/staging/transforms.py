@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from platform_assets.money import convert_to_usd_cents, rate_units, to_units
 from platform_assets.partitions import PARTITION_COLUMN, REPORTING_TZ
+from platform_assets.storage.frames import cast_strings
 
 STRING = pd.StringDtype("pyarrow")
 FX_LOOKBACK_DAYS = 7
@@ -90,14 +90,10 @@ def utc(values: pd.Series) -> pd.Series:
     """ISO-8601 strings with a UTC offset (validated at import) as UTC timestamps. Arrow parses them
     40x faster than ``pd.to_datetime`` (20 ms for a million); a value it refuses (no offset, an
     unusual form) sends the whole column through pandas, which also raises on bad input."""
-    if isinstance(values.dtype, pd.StringDtype) or values.dtype == object:
-        try:
-            parsed = pc.cast(pa.array(values.array if values.dtype != object else values.to_numpy(),
-                                      from_pandas=True), pa.timestamp("ns", tz="UTC"))
-            return pd.Series(pd.DatetimeIndex(parsed.to_numpy(zero_copy_only=False)).tz_localize("UTC"),
-                             index=values.index)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            pass
+    parsed = cast_strings(values, pa.timestamp("ns", tz="UTC"))
+    if parsed is not None:
+        return pd.Series(pd.DatetimeIndex(parsed.to_numpy(zero_copy_only=False)).tz_localize("UTC"),
+                         index=values.index)
     return pd.to_datetime(values, format="ISO8601", utc=True)
 
 
