@@ -23,7 +23,7 @@ bench scale is ~15 min, well inside the 180 min backfill window), while a month'
 two runs, not ten. Chunks are cheap to retry: a date already imported is a ledger no-op. The FX
 rates go with the imports (same policy) so that, within a month, the POS, orders and app-event
 staging run in the imports' run instead of waiting for a run of their own; measured on 28
-small-scale days: 10 runs with 7-date chunks took 121 s, 2 runs 75 s (`backfill_range_s`).
+small-scale days: 10 runs with 7-date chunks took 121 s, 2 runs 95 s (`backfill_range_s`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ DEADLINE_STEPS = frozenset({"raw_fx_rates", "stg_fx_rates", "raw_pos_transaction
                             "revenue_close_reconciles_with_ledger"})
 DEADLINE_BOOST = 10
 
-# step -> priority: critical_path_priorities() of the daily graph (test_scheduling keeps it so).
+# step -> priority: critical_path_priorities() of the daily graph (test_definitions keeps it so).
 PRIORITIES: dict[str, int] = {
     "raw_pos_transactions": 20, "raw_fx_rates": 18, "stg_fx_rates": 17, "stg_pos_lines": 17, "revenue_close": 13,
     "revenue_close_reconciles_with_ledger": 11,
