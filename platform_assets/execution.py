@@ -20,6 +20,8 @@ import os
 
 import dagster as dg
 
+from platform_assets.forkserver import PRELOAD_MODULES
+
 STEP_MEMORY_GB = 3.0  # peak of the heaviest step at bench scale, with headroom (make bench: peak_step_rss_mb)
 
 
@@ -43,5 +45,5 @@ def max_concurrent_steps(env_value: str | None = None) -> int:
 def executor(max_concurrent: int) -> dg.ExecutorDefinition:
     return dg.multiprocess_executor.configured({
         "max_concurrent": max_concurrent,
-        "start_method": {"forkserver": {"preload_modules": ["platform_assets.preload"]}},
+        "start_method": {"forkserver": {"preload_modules": PRELOAD_MODULES}},
     })

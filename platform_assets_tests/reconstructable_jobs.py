@@ -1,4 +1,6 @@
-"""Jobs tests execute in separate processes (multiprocess executor): they must be importable."""
+"""Jobs tests execute in separate processes (multiprocess executor): they must be importable. This
+module imports no platform module at the top: a spawned process that unpickles something from it
+imports the platform later, as a code server's run process does."""
 
 import dagster as dg
 
@@ -8,3 +10,59 @@ def daily_platform_job() -> dg.JobDefinition:
     from platform_assets.jobs import DAILY_JOB
 
     return defs().resolve_job_def(DAILY_JOB)
+
+
+@dg.op(config_schema={"path": str})
+def report_parent(context) -> None:
+    """Writes the pid of the process this step was forked from."""
+    import os
+
+    with open(context.op_config["path"], "w") as fh:
+        fh.write(str(os.getppid()))
+
+
+def forkserver_probe_job() -> dg.JobDefinition:
+    from platform_assets import execution
+
+    @dg.job(executor_def=execution.executor(1))
+    def forkserver_probe():
+        report_parent()
+
+    return forkserver_probe
+
+
+def probe_run_process(results) -> None:
+    """In a spawned process: import the package as a run process does, report what it started."""
+    import multiprocessing.forkserver
+
+    import platform_assets  # noqa: F401 - importing the package is what starts the server
+    from platform_assets import forkserver
+
+    server = multiprocessing.forkserver._forkserver
+    results.put((forkserver.executes_runs(), server._forkserver_pid, list(server._preload_modules or [])))
+
+
+@dg.op(config_schema={"path": str})
+def print_and_count_children(context) -> None:
+    """Prints a marker to stdout and stderr and records how many processes this step has started
+    (Dagster's default compute log capture starts a `tail` and a watcher per stream)."""
+    import os
+    import sys
+    from pathlib import Path
+
+    me = str(os.getpid())
+    children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and
+                (p / "stat").exists() and (p / "stat").read_text().rsplit(")", 1)[1].split()[1] == me]
+    print("stdout marker from the step", flush=True)
+    print("stderr marker from the step", file=sys.stderr, flush=True)
+    Path(context.op_config["path"]).write_text(str(len(children)))
+
+
+def compute_log_probe_job() -> dg.JobDefinition:
+    from platform_assets import execution
+
+    @dg.job(executor_def=execution.executor(1))
+    def compute_log_probe():
+        print_and_count_children()
+
+    return compute_log_probe
