@@ -52,18 +52,20 @@ STEP_START_SECONDS = 0.35
 
 DEADLINE_STEPS = frozenset({"raw_fx_rates", "stg_fx_rates", "raw_pos_transactions", "stg_pos_lines", "revenue_close",
                             "revenue_close_reconciles_with_ledger"})
-DEADLINE_BOOST = 10
+DEADLINE_BOOST = 100
+PRIORITY_UNIT_SECONDS = 0.1  # priorities count tenths of a second: rounding to whole seconds tied the
+# tail's steps (unit_level_profit, 2.5 s of chain, waited behind five 0.5-s marketing imports)
 
 # step -> priority: critical_path_priorities() of the daily graph (test_definitions keeps it so).
 PRIORITIES: dict[str, int] = {
-    "raw_pos_transactions": 20, "raw_fx_rates": 18, "stg_fx_rates": 17, "stg_pos_lines": 17, "revenue_close": 13,
-    "revenue_close_reconciles_with_ledger": 11,
-    "raw_app_events": 16, "raw_orders": 13, "stg_app_events_and_active_users": 8, "stg_orders_and_lines": 6,
-    "raw_experiment_assignments": 5, "stg_experiment_assignments": 4, "raw_products": 4, "raw_refunds": 4,
-    "stg_refunds": 3, "stg_products": 3, "unit_level_profit": 2, "stg_customer_first_orders": 2, "stg_marketing": 2,
-    "raw_attentive": 2, "raw_klaviyo": 2, "raw_pinterest_ads": 2, "raw_tiktok_ads": 2, "raw_yotpo": 2,
-    "raw_customers": 2, "stg_customers": 2, "raw_gl_entries": 2, "stg_gl_entries": 1, "daily_growth": 1,
-    "aggregate_profit": 1, "aggregate_growth": 1, "aggregate_engagement": 1,
+    "raw_pos_transactions": 200, "raw_fx_rates": 178, "stg_fx_rates": 173, "stg_pos_lines": 168, "revenue_close": 126,
+    "revenue_close_reconciles_with_ledger": 106,
+    "raw_app_events": 158, "raw_orders": 130, "stg_app_events_and_active_users": 84, "stg_orders_and_lines": 61,
+    "raw_experiment_assignments": 54, "stg_experiment_assignments": 42, "raw_refunds": 37, "raw_products": 35,
+    "stg_refunds": 32, "stg_products": 30, "unit_level_profit": 24, "stg_customer_first_orders": 23,
+    "raw_customers": 22, "raw_yotpo": 22, "raw_attentive": 22, "raw_pinterest_ads": 22, "raw_tiktok_ads": 22,
+    "raw_klaviyo": 22, "stg_marketing": 17, "stg_customers": 17, "raw_gl_entries": 16, "daily_growth": 11,
+    "stg_gl_entries": 11, "aggregate_profit": 11, "aggregate_growth": 6, "aggregate_engagement": 6,
 }
 
 # Steps moving a bench-scale (1M-row) partition through the warehouse.
@@ -83,7 +85,7 @@ def pool(step: str) -> str:
 
 def critical_path_priorities(steps: dict[str, set[str]]) -> dict[str, int]:
     """Priorities from the step graph (step -> the steps it waits on): the longest chain of
-    expected seconds (each with its process start) from the step to the end, rounded, plus
+    expected seconds (each with its process start) from the step to the end, in tenths, plus
     ``DEADLINE_BOOST`` for the close's chain."""
     children: dict[str, set[str]] = {s: set() for s in steps}
     for step, parents in steps.items():
@@ -97,7 +99,8 @@ def critical_path_priorities(steps: dict[str, set[str]]) -> dict[str, int]:
             longest[step] = own + max((chain(c) for c in children.get(step, ())), default=0.0)
         return longest[step]
 
-    return {s: round(chain(s)) + (DEADLINE_BOOST if s in DEADLINE_STEPS else 0) for s in children}
+    return {s: round(chain(s) / PRIORITY_UNIT_SECONDS) + (DEADLINE_BOOST if s in DEADLINE_STEPS else 0)
+            for s in children}
 
 
 def step_graph(defs: dg.Definitions) -> dict[str, set[str]]:
