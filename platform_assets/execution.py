@@ -42,8 +42,32 @@ def max_concurrent_steps(env_value: str | None = None) -> int:
     return max(1, min(cores + 1, by_memory))
 
 
+# How long the run's orchestrating process waits on one step process's event queue before it
+# looks at the next (Dagster's default: 20 ms). It takes one event from each step per round, so a
+# step that reports hundreds of events (a backfill range's per-date check results) hands them over
+# one per round, 20 ms per quiet neighbour, and its slot stays taken until they are all through:
+# a month's import run stalled 4 s at a time. At 5 ms: 28-day backfill 49.6 s -> 43.7 s (median of
+# 2, interleaved); a quiet round costs the orchestrator ~15 ms of waiting, not CPU.
+EVENT_POLL_SECONDS = 0.005
+
+
+def _multiprocess_executor(init_context):
+    # No public setting for the poll interval: child_process_executor.TICK is read at every poll.
+    from dagster._core.executor import child_process_executor
+
+    child_process_executor.TICK = EVENT_POLL_SECONDS
+    return dg.multiprocess_executor.executor_creation_fn(init_context)
+
+
+# Dagster's multiprocess executor (same name, config and requirements), with the poll interval above.
+platform_multiprocess_executor = dg.ExecutorDefinition(
+    name=dg.multiprocess_executor.name, config_schema=dg.multiprocess_executor.config_schema,
+    requirements=dg.multiprocess_executor.get_requirements, executor_creation_fn=_multiprocess_executor,
+    description=dg.multiprocess_executor.description)
+
+
 def executor(max_concurrent: int) -> dg.ExecutorDefinition:
-    return dg.multiprocess_executor.configured({
+    return platform_multiprocess_executor.configured({
         "max_concurrent": max_concurrent,
         "start_method": {"forkserver": {"preload_modules": PRELOAD_MODULES}},
     })
