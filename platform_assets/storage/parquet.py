@@ -180,6 +180,20 @@ class ParquetWarehouse(Warehouse):
         return counts
 
 
+    def versions(self, table: Table, start: dt.date, end: dt.date) -> dict[dt.date, str]:
+        out = {}
+        day = start
+        while day <= end:
+            folder = self.partition_dir(table, day)
+            pointer = self._current(folder)
+            if pointer is not None:
+                # Every write makes a new version token; a legacy single file changes its mtime.
+                out[day] = pointer["version"] if pointer["version"] != "legacy" else \
+                    f"legacy-{(folder / LEGACY_FILE).stat().st_mtime_ns}"
+            day += dt.timedelta(days=1)
+        return out
+
+
 def _part_file(token: str, part_value: str) -> str:
     return f"v-{token}-{hashlib.sha256(part_value.encode()).hexdigest()[:8]}.parquet"
 

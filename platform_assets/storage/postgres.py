@@ -313,6 +313,13 @@ class PostgresWarehouse(Warehouse):
                                          "ORDER BY business_date").format(CATALOG), (table.layer, table.name)).fetchall()
         return [r[0] for r in rows]
 
+    def versions(self, table: Table, start: dt.date, end: dt.date) -> dict[dt.date, str]:
+        # Every write replaces the date's catalog row in its transaction (written_at = its start).
+        rows = self.conn.execute(sql.SQL("SELECT business_date, written_at, rows FROM {} WHERE layer = %s AND "
+                                         "table_name = %s AND business_date BETWEEN %s AND %s").format(CATALOG),
+                                 (table.layer, table.name, start, end)).fetchall()
+        return {d: f"{w.isoformat()}/{n}" for d, w, n in rows}
+
     def row_counts(self, table: Table, start: dt.date, end: dt.date) -> dict[dt.date, int]:
         rows = self.conn.execute(sql.SQL("SELECT business_date, rows FROM {} WHERE layer = %s AND table_name = %s "
                                          "AND business_date BETWEEN %s AND %s").format(CATALOG),

@@ -81,6 +81,12 @@ class Warehouse(ABC):
     def row_counts(self, table: Table, start: dt.date, end: dt.date) -> dict[dt.date, int]:
         """Rows per written partition in the window."""
 
+    @abstractmethod
+    def versions(self, table: Table, start: dt.date, end: dt.date) -> dict[dt.date, str]:
+        """Per written partition in the window, an identifier of its current content: it changes
+        whenever the partition is replaced, so what a caller derived from a partition can be kept
+        under it (anomaly baselines read the same history for every date of a range)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
