@@ -6,11 +6,13 @@ Plain pandas and pandera, no Dagster: the importer calls these, and so do the ra
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
+import pandera.pandas as pa
 
 from platform_assets.ingestion.contract import SourceContract
 
@@ -109,16 +111,34 @@ def merge_flags(findings: list[dict]) -> dict:
             "sample": [row for f in findings for row in f["sample"]][:5]}
 
 
+ERRORS, WARNINGS = "errors", "warnings"
+# (contract, part, columns removed) -> the pandera schema; per process. Built from the contract,
+# which never changes, by deep copies (split, then drop absent columns): a few ms that every file
+# of every date paid. The contract is kept in the value, so its id cannot be reused while cached.
+_SCHEMA_PARTS: dict[tuple[int, str, tuple[str, ...]], tuple[SourceContract, pa.DataFrameSchema]] = {}
+
+
+def schema_part(contract: SourceContract, part: str, removed: Sequence[str] = ()) -> pa.DataFrameSchema:
+    """The contract's ERROR or WARN checks (``split_schema``), without the columns ``removed``."""
+    from platform_assets.quality.checks import split_schema
+
+    key = (id(contract), part, tuple(removed))
+    hit = _SCHEMA_PARTS.get(key)
+    if hit is None or hit[0] is not contract:
+        errors, warnings = split_schema(contract.schema())
+        schema = errors if part == ERRORS else warnings
+        hit = _SCHEMA_PARTS[key] = (contract, schema.remove_columns(list(removed)) if removed else schema)
+    return hit[1]
+
+
 def flag_values(contract: SourceContract, accepted: pd.DataFrame) -> dict:
     """Accepted rows whose values fail a warning-level check (e.g. a lower-case currency):
     {"flagged_rows": n, "checks": {"currency: preferably an upper-case code": n}, "sample": [...]}."""
-    from platform_assets.quality.checks import split_schema
-
-    _, warnings = split_schema(contract.schema())
+    warnings = schema_part(contract, WARNINGS)
     present = [c for c in warnings.columns if c in accepted.columns]
     if not present or accepted.empty:
         return {}
-    warnings = warnings.remove_columns([c for c in warnings.columns if c not in present])
+    warnings = schema_part(contract, WARNINGS, [c for c in warnings.columns if c not in present])
     try:
         warnings.validate(accepted[present].reset_index(drop=True), lazy=True)
         return {}
@@ -147,10 +167,8 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
 
     present = [c for c in contract.columns if c in frame.columns]
     if n and present:
-        from platform_assets.quality.checks import split_schema
-
-        schema, _ = split_schema(contract.schema())  # warning-level checks never reject a row
-        schema = schema.remove_columns([c for c in contract.columns if c not in frame.columns])
+        # warning-level checks never reject a row
+        schema = schema_part(contract, ERRORS, [c for c in contract.columns if c not in frame.columns])
         try:
             schema.validate(frame[present], lazy=True)
         except pa_errors.SchemaErrors as exc:
