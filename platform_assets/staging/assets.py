@@ -278,14 +278,13 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         # month's backfill reads the history once instead of once per date.
         history = wh.read(table(keys.STG_CUSTOMER_FIRST_ORDERS), dt.date(2000, 1, 1), dates[0] - dt.timedelta(days=1),
                           columns=["customer_id"])
-        earlier = [history.get("customer_id", pd.Series([], dtype=str))]
+        seen = set(history["customer_id"].tolist()) if "customer_id" in history else set()
         for day in dates:
-            orders = wh.read(table(keys.STG_ORDERS), day, day)
-            before = pd.concat(earlier, ignore_index=True) if len(earlier) > 1 else earlier[0]
-            frame = T.first_orders(orders, before, day)
+            before = len(seen)
+            frame = T.first_orders(wh.read(table(keys.STG_ORDERS), day, day), seen, day)
             if pub.publish(frame, day):
-                earlier.append(frame["customer_id"])
-        yield from pub.outputs({"first_order_customers": len(frame), "customers_before": int(len(before))})
+                seen.update(frame["customer_id"].tolist())
+        yield from pub.outputs({"first_order_customers": len(frame), "customers_before": before})
 
     return [stg_fx_rates, stg_products, stg_pos_lines, stg_orders, stg_refunds, stg_gl_entries, stg_customers,
             stg_app_events, stg_experiment_assignments, stg_marketing, stg_customer_first_orders]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -425,12 +426,15 @@ def experiment_assignments(raw: pd.DataFrame, day: dt.date) -> tuple[pd.DataFram
     return frame, stats
 
 
-def first_orders(orders_of_day: pd.DataFrame, earlier_customers: pd.Series, day: dt.date) -> pd.DataFrame:
+def first_orders(orders_of_day: pd.DataFrame, earlier_customers: pd.Series | AbstractSet[str], day: dt.date
+                 ) -> pd.DataFrame:
     """Customers whose first completed online order (since the platform's history starts) is on
-    ``day``: completed orders of the day minus customers seen in earlier partitions."""
+    ``day``: completed orders of the day minus customers seen in earlier partitions (a set is
+    looked up as it is: a backfill keeps one and adds each date's customers)."""
     completed = orders_of_day[orders_of_day["status"] == "completed"].sort_values("ordered_at", kind="stable")
     firsts = completed.drop_duplicates("customer_id", keep="first")
-    firsts = firsts[~firsts["customer_id"].isin(set(earlier_customers.tolist()))]
+    seen = earlier_customers if isinstance(earlier_customers, AbstractSet) else set(earlier_customers.tolist())
+    firsts = firsts[[c not in seen for c in firsts["customer_id"].tolist()]]
     frame = pd.DataFrame({
         "customer_id": firsts["customer_id"].to_numpy(),
         "first_order_id": firsts["order_id"].to_numpy(),
