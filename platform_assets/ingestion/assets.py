@@ -226,11 +226,18 @@ def _import_dates(context, import_one) -> tuple[list[ImportResult], bool]:
     results = []
     for day in days:
         result = import_one(day)
-        context.log.info(result.summary())
         results.append(result)
         if result.failed:
             break
+    _log(context, [r.summary() for r in results])
     return results, len(days) > 1
+
+
+def _log(context, lines: list[str]) -> None:
+    """One log message for the run's dates, a line per date: a month's backfill logs once, not 31
+    times (every message is an event the instance stores and the run's orchestrator receives)."""
+    if lines:
+        context.log.info("\n".join(lines))
 
 
 def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
@@ -273,10 +280,11 @@ def build_split_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
             importer, run_id = platform.importer(), context.run.run_id
             staged = [importer.stage_file(c.name, day, file_name, staging_token(run_id, c.name, day), force=config.force)
                       for day in partition_dates(context)]
-            for s in staged:
-                context.log.info(f"{c.name} {file_name}: {s.error or ('unchanged, nothing to do' if s.noop else '')}"
-                                 or f"{c.name} {file_name}: {s.rows_read:,} rows read, {len(s.rejects):,} rejected, "
-                                    f"{s.staged_rows:,} staged")
+            _log(context, [f"{c.name} {day} {file_name}: "
+                           + (s.error or ("unchanged, nothing to do" if s.noop else
+                                          f"{s.rows_read:,} rows read, {len(s.rejects):,} rejected, "
+                                          f"{s.staged_rows:,} staged"))
+                           for day, s in zip(partition_dates(context), staged)])
             return staged
 
         return _stage
