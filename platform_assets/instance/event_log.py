@@ -48,6 +48,8 @@ from watchdog.observers import Observer  # what Dagster's SQLite storage watches
 # Operations hold the storage's lock for their whole connection, so one connection per shard is in
 # use at a time per storage object; the overflow covers a caller that nests two.
 POOL_SIZE, POOL_OVERFLOW = 1, 2
+# Connection pools a forked process inherited from its parent, kept so that they are never closed here.
+_INHERITED_POOLS: list[Any] = []
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -64,14 +66,20 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._tables: set[str] = set()
         super().__init__(base_dir, inst_data=inst_data)
 
+    def _forget_inherited(self) -> None:
+        """In a forked process: drop the parent's engines without closing their connections (they
+        are the parent's: closing one here could checkpoint or unlock the parent's database). Their
+        pools stay referenced, so garbage collection cannot close them either (SQLAlchemy's fork
+        recipe, ``Engine.dispose(close=False)``, plus keeping the old pool)."""
+        for inherited in self._engines.values():
+            _INHERITED_POOLS.append(inherited.pool)
+            inherited.dispose(close=False)
+        self._engines, self._engines_pid = {}, os.getpid()
+
     def _engine(self, shard: str) -> Engine:
         with self._engines_lock:
             if self._engines_pid != os.getpid():
-                # Forked: the parent's connections belong to the parent (they hold its file
-                # handles and locks); forget them without closing them.
-                for inherited in self._engines.values():
-                    inherited.dispose(close=False)
-                self._engines, self._engines_pid = {}, os.getpid()
+                self._forget_inherited()
             engine = self._engines.get(shard)
             if engine is None:
                 engine = db.create_engine(self.conn_string_for_shard(shard), pool_size=POOL_SIZE,
@@ -116,10 +124,11 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def close_connections(self) -> None:
         with self._engines_lock:
+            if self._engines_pid != os.getpid():
+                self._forget_inherited()
             engines, self._engines = self._engines, {}
-        if self._engines_pid == os.getpid():
-            for engine in engines.values():
-                engine.dispose()
+        for engine in engines.values():
+            engine.dispose()
 
     def wipe(self) -> None:
         self._tables.clear()
