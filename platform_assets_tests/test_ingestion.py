@@ -335,3 +335,51 @@ def test_timestamp_checks_parse_with_arrow_and_agree_with_pandas(dtype):
         assert C._utc_timestamps(part).equals(expected)
         assert C._ny_date_of_timestamp(part).equals(expected.dt.tz_convert("America/New_York").dt.date)
         assert C._parses(None, utc=True)(part).tolist() == expected.notna().tolist()
+
+
+def _file_by_file(importer, delivery):
+    """Each file of the delivery read and validated on its own (as a parallel import's step does)."""
+    files, raws = [], []
+    for f in delivery.manifest.files:
+        [one], raw = importer.read_files(delivery, [f.name], "batch")
+        files.append(one)
+        raws.append(raw)
+    return files, pd.concat(raws, ignore_index=True)
+
+
+@pytest.mark.parametrize(("source", "index"), [("pos_transactions", 0), ("pos_transactions", 8), ("app_events", 2)])
+def test_a_delivery_validated_as_one_frame_rejects_what_each_file_would(private_landing, private_importer, source,
+                                                                        index):
+    """Files with the same columns are validated together: every reject keeps its file, row,
+    line, columns, reason and record, and the raw rows and counts are those of file-by-file."""
+    from platform_assets.ingestion.validation import merge_flags
+
+    folder = private_landing(source, index)
+    if source == "app_events":  # bad values in two files of the 24, one of them a wrong business date
+        for name, line, old, new in (("events_03.jsonl", 2, '"platform":"', '"platform":"x'),
+                                     ("events_17.jsonl", 5, '"occurred_at":"2024', '"occurred_at":"2023')):
+            lines = (folder / name).read_text().splitlines()
+            assert old in lines[line]
+            lines[line] = lines[line].replace(old, new, 1)
+            (folder / name).write_text("\n".join(lines) + "\n")
+        rewrite_manifest(folder)
+    delivery = private_importer.open_delivery(registry.get(source).contract, day(index), force=True)
+    together, raw = private_importer.read_files(delivery, [f.name for f in delivery.manifest.files], "batch")
+    alone, raw_alone = _file_by_file(private_importer, delivery)
+
+    assert [r for f in together for r in f.rejects] == [r for f in alone for r in f.rejects]
+    assert len({r.file for f in together for r in f.rejects}) >= 2, "rejects in more than one file"
+    pd.testing.assert_frame_equal(raw, raw_alone)
+
+    def summed(files, attribute):
+        total: dict = {}
+        for f in files:
+            for column, n in getattr(f, attribute).items():
+                total[column] = total.get(column, 0) + n
+        return total
+
+    for attribute in ("failures", "non_null"):
+        assert summed(together, attribute) == summed(alone, attribute)
+    assert merge_flags([f.flags for f in together]) == merge_flags([f.flags for f in alone])
+    result = private_importer.import_day(source, day(index))
+    assert result.batch.rows_loaded == len(raw) and result.rejects == [r for f in alone for r in f.rejects]

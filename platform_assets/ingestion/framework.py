@@ -33,7 +33,7 @@ from platform_assets.ingestion.ledger import Batch, Ledger, Reject, utcnow
 from platform_assets.ingestion.manifest import (
     IncompleteDay, Manifest, check_listing, day_folder, read_manifest, verify_file,
 )
-from platform_assets.ingestion.readers import STRING, read_file, record_text
+from platform_assets.ingestion.readers import STRING, ParsedFile, read_file, record_text
 from platform_assets.ingestion.validation import (
     detect_drift, flag_values, merge_flags, retyped_columns, validate_rows,
 )
@@ -104,8 +104,8 @@ class Delivery:
 @dataclass
 class StagedFile:
     """One delivered file, read and checked against the contract. Its raw rows are kept in memory
-    (``raw``, the in-process import) or staged in the warehouse (``staged_rows``, the parallel
-    import of a multi-file source) until the whole delivery is judged and published."""
+    (the in-process import) or staged in the warehouse (``staged_rows``, the parallel import of a
+    multi-file source) until the whole delivery is judged and published."""
 
     name: str
     record: dict = field(default_factory=dict)
@@ -116,7 +116,6 @@ class StagedFile:
     non_null: dict[str, int] = field(default_factory=dict)
     examples: dict[str, str] = field(default_factory=dict)
     flags: dict = field(default_factory=dict)
-    raw: pd.DataFrame | None = None
     staged_rows: int | None = None
     fingerprint: str | None = None
     started_at: dt.datetime = field(default_factory=utcnow)
@@ -141,13 +140,12 @@ class Importer:
                 return self._incomplete(batch, delivery, delivery.error)
             if delivery.noop:
                 return self._noop(batch, delivery)
-            files = [self.read_file(delivery, f.name, batch.batch_id) for f in delivery.manifest.files]
+            files, raw = self.read_files(delivery, [f.name for f in delivery.manifest.files], batch.batch_id)
             errors = [f.error for f in files if f.error]
             if errors:
                 return self._incomplete(batch, delivery, errors[0])
             table = raw_table(contract.name)
-            return self._judge(delivery, batch, files, write=lambda: self.warehouse.replace(
-                table, pd.concat([f.raw for f in files], ignore_index=True), [business_date]))
+            return self._judge(delivery, batch, files, write=lambda: self.warehouse.replace(table, raw, [business_date]))
         except Exception as exc:
             batch.status, batch.message = "failed", f"unexpected error: {exc!r}"
             self.ledger.finish(batch)
@@ -166,11 +164,10 @@ class Importer:
                               fingerprint=delivery.manifest.fingerprint if delivery.manifest else None)
         if file_name not in {f.name for f in delivery.manifest.files}:
             return StagedFile(file_name, fingerprint=delivery.manifest.fingerprint)  # not delivered today
-        staged = self.read_file(delivery, file_name, token)
+        [staged], raw = self.read_files(delivery, [file_name], token)
         if staged.error is None:
-            staged.staged_rows = self.warehouse.stage(raw_table(contract.name), business_date, token, staged.raw,
+            staged.staged_rows = self.warehouse.stage(raw_table(contract.name), business_date, token, raw,
                                                       "_file", file_name)
-            staged.raw = None
         return staged
 
     def publish_staged(self, source: str, business_date: dt.date, staged: list[StagedFile], token: str, *,
@@ -226,36 +223,66 @@ class Importer:
                 and day in self.warehouse.row_counts(raw_table(contract.name), day, day))
         return Delivery(contract, day, folder, manifest, previous, noop=noop)
 
-    def read_file(self, delivery: Delivery, name: str, batch_id: str) -> StagedFile:
-        """Verify one file against the manifest, parse it, validate its rows; the valid rows as
-        the raw layer keeps them (strings as received + lineage), the rest as rejects."""
+    def read_files(self, delivery: Delivery, names: list[str], batch_id: str
+                   ) -> tuple[list[StagedFile], pd.DataFrame | None]:
+        """Verify the files against the manifest, parse each, validate their rows; per file what
+        was read and rejected, and the valid rows of them all as the raw layer keeps them (strings
+        as received + lineage; None if a file is missing or differs from the manifest).
+
+        Row checks look at one value at a time, so files with the same columns (a delivery split
+        into parts, such as app events' 24 hourly files) are validated as one frame: one pass of
+        the contract per delivery instead of one per file, the same rejects per file and row."""
+        contract = delivery.contract
+        files, parsed = [], []
+        for name in names:
+            listed = next(f for f in delivery.manifest.files if f.name == name)
+            out = StagedFile(name, fingerprint=delivery.manifest.fingerprint)
+            files.append(out)
+            try:
+                verified = verify_file(delivery.folder, delivery.manifest, listed, contract)
+            except IncompleteDay as exc:
+                out.error = str(exc)
+                continue
+            p = read_file(verified.name, verified.data, contract.format, contract.columns)
+            out.record, out.columns, out.rows_read = verified.as_record(), p.columns, p.rows_read
+            out.rejects.extend(Reject(name, u.row_number, u.line_number, "", u.reason, u.record) for u in p.unparsed)
+            parsed.append((out, p))
+        if any(f.error for f in files):
+            return files, None
+        same_columns = len({tuple(p.frame.columns) for _, p in parsed}) <= 1
+        groups = [parsed] if same_columns else [[one] for one in parsed]
+        raws = [self._check_rows(delivery, group, batch_id) for group in groups if group]
+        raw = raws[0] if len(raws) == 1 else pd.concat(raws, ignore_index=True)
+        return files, raw
+
+    @staticmethod
+    def _check_rows(delivery: Delivery, group: list[tuple[StagedFile, ParsedFile]], batch_id: str) -> pd.DataFrame:
+        """Validate the rows of files with the same columns as one frame; record each file's
+        rejects and the group's counts and flags (on its first file: the delivery sums them);
+        return the valid rows as raw rows."""
         contract, day = delivery.contract, delivery.business_date
-        listed = next(f for f in delivery.manifest.files if f.name == name)
-        out = StagedFile(name, fingerprint=delivery.manifest.fingerprint)
-        try:
-            verified = verify_file(delivery.folder, delivery.manifest, listed, contract)
-        except IncompleteDay as exc:
-            out.error = str(exc)
-            return out
-        parsed = read_file(verified.name, verified.data, contract.format, contract.columns)
-        out.record, out.columns, out.rows_read = verified.as_record(), parsed.columns, parsed.rows_read
-        for u in parsed.unparsed:
-            out.rejects.append(Reject(name, u.row_number, u.line_number, "", u.reason, u.record))
-        frame = parsed.frame.copy()
-        frame["_file"] = name
+        frames = []
+        for out, p in group:
+            frame = p.frame.copy(deep=False)
+            frame["_file"] = out.name
+            frames.append(frame)
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        first = group[0][0]
         checked = validate_rows(contract, frame, day) if len(frame) else None
         if checked is not None:
-            out.failures, out.non_null, out.examples = checked.failures, checked.non_null, checked.examples
-            for pos, reasons in checked.reasons.items():
+            first.failures, first.non_null, first.examples = checked.failures, checked.non_null, checked.examples
+            ends = np.cumsum([len(f) for f in frames])
+            for pos, reasons in sorted(checked.reasons.items()):  # in file order, whatever order the checks ran
+                out, p = group[int(np.searchsorted(ends, pos, side="right"))]
                 row = frame.iloc[pos]
-                out.rejects.append(Reject(name, int(row["_row"]), int(row["_line"]) or None,
+                out.rejects.append(Reject(out.name, int(row["_row"]), int(row["_line"]) or None,
                                           ",".join(dict.fromkeys(checked.columns[pos])), "; ".join(reasons),
-                                          record_text(parsed, row)))
+                                          record_text(p, row)))
         valid = frame[checked.valid] if checked is not None else frame
-        added = [c for c in parsed.columns if c not in set(contract.columns) and not c.startswith("_")]
-        out.flags = flag_values(contract, valid)
-        out.raw = build_raw_frame(contract.columns, valid, added, batch_id, day)
-        return out
+        columns = group[0][1].columns
+        added = [c for c in columns if c not in set(contract.columns) and not c.startswith("_")]
+        first.flags = flag_values(contract, valid)
+        return build_raw_frame(contract.columns, valid, added, batch_id, day)
 
     def _start(self, delivery: Delivery, trigger: str, **kwargs) -> Batch:
         batch = self.ledger.start(delivery.contract.name, delivery.business_date, trigger, **kwargs)

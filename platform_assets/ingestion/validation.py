@@ -80,7 +80,7 @@ class RowValidation:
     columns: dict[int, list[str]]         # row position -> failing columns
     retyped: dict[str, str]
     failures: dict[str, int] = field(default_factory=dict)   # column -> values failing their type/range
-    non_null: dict[str, int] = field(default_factory=dict)   # column -> values present (for those columns)
+    non_null: dict[str, int] = field(default_factory=dict)   # column -> values present (every checked column)
     examples: dict[str, str] = field(default_factory=dict)   # column -> a failing value
 
 
@@ -198,7 +198,9 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
             tz_note = " (New York)" if contract.field(rule.column).expected.startswith("an ISO-8601") else ""
             add(int(pos), rule.column, f"{rule.column}: business date {dates.iloc[pos]}{tz_note} {verb} {business_date}")
 
-    non_null = {column: int(frame[column].notna().sum()) for column in per_column_failures}
+    # values present in every checked column, not only those failing here: a delivery's files are
+    # summed, and a column that fails in one file is judged against all its values (retyped_columns)
+    non_null = {column: int(frame[column].notna().sum()) for column in present}
     valid = np.ones(n, dtype=bool)
     if reasons:
         valid[np.fromiter(reasons.keys(), dtype=np.int64)] = False
