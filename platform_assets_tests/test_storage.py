@@ -105,3 +105,23 @@ def test_old_versions_are_removed_but_the_one_a_reader_may_hold_is_kept(tmp_path
     files = sorted(p.name for p in wh.partition_dir(T, D1).glob("*.parquet"))
     assert len(files) == 2, files  # the current version and the one before it
     assert wh.read(T, D1, D1)["value"].tolist() == [3]
+
+
+@pytest.mark.parametrize("form", ["naive", "tz", "string", "date objects", "with a missing date"])
+def test_partition_days_are_the_dates_pandas_gives(form):
+    from platform_assets.storage.frames import partition_dates, partition_days
+
+    stamps = pd.Series(pd.to_datetime(["2024-03-04", "2024-03-04", "2024-02-29", "1969-12-31", "2031-01-01"]))
+    column = {"naive": stamps, "tz": stamps.dt.tz_localize("America/New_York"), "string": stamps.dt.strftime("%Y-%m-%d"),
+              "date objects": stamps.dt.date, "with a missing date": stamps.where(stamps.index != 1)}[form]
+    frame = pd.DataFrame({"business_date": column})
+    expected = [None if pd.isna(d) else d for d in pd.to_datetime(frame["business_date"]).dt.date]
+    assert [None if pd.isna(d) else d for d in partition_days(frame).tolist()] == expected
+    assert partition_dates(partition_days(frame)) == set(expected)
+
+
+def test_a_row_without_a_business_date_is_refused(tmp_path):
+    wh = ParquetWarehouse(tmp_path)
+    frame = pd.DataFrame({"x": [1, 2], "business_date": [pd.Timestamp(D1), pd.NaT]})
+    with pytest.raises(ValueError, match=r"rows for \[None\] fall outside"):
+        wh.replace(T, frame, [D1])

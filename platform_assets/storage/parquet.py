@@ -90,7 +90,7 @@ class ParquetWarehouse(Warehouse):
     def replace(self, table: Table, frame: pd.DataFrame, dates: Sequence[dt.date]) -> WriteResult:
         self.check_frame(table, frame, dates)
         arrow = to_arrow(frame)
-        keys = pa.array(pd.to_datetime(frame[PARTITION_COLUMN]).dt.date.to_numpy(), pa.date32())
+        keys = arrow.column(PARTITION_COLUMN)
         total = 0
         version = uuid.uuid4().hex
         for day in sorted(dates):

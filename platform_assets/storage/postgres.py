@@ -188,7 +188,7 @@ class PostgresWarehouse(Warehouse):
         self.check_frame(table, frame, dates)
         arrow = to_arrow(frame)
         dates = sorted(dates)
-        keys = pa.array(pd.to_datetime(frame[PARTITION_COLUMN]).dt.date.to_numpy(), pa.date32()) if len(dates) > 1 else None
+        keys = arrow.column(PARTITION_COLUMN) if len(dates) > 1 else None
         columns = sql.SQL(", ").join(sql.Identifier(n) for n in arrow.column_names)
         conn = self.conn
         counts = {}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from platform_assets.partitions import PARTITION_COLUMN
+from platform_assets.storage.frames import partition_dates, partition_days
 from platform_assets.settings import Settings
 
 LAYERS = ("raw", "staging", "reports")
@@ -96,8 +97,7 @@ class Warehouse(ABC):
             raise ValueError(f"{table}: frame has no {PARTITION_COLUMN!r} column")
         if not len(dates):
             raise ValueError(f"{table}: no partitions to write")
-        present = set(pd.to_datetime(frame[PARTITION_COLUMN]).dt.date.unique())
-        outside = sorted(present - set(dates))
+        outside = sorted(partition_dates(partition_days(frame)) - set(dates), key=str)
         if outside:
             raise ValueError(
                 f"{table}: rows for {outside[:3]} fall outside the partitions being written "
