@@ -383,3 +383,17 @@ def test_a_delivery_validated_as_one_frame_rejects_what_each_file_would(private_
     assert merge_flags([f.flags for f in together]) == merge_flags([f.flags for f in alone])
     result = private_importer.import_day(source, day(index))
     assert result.batch.rows_loaded == len(raw) and result.rejects == [r for f in alone for r in f.rejects]
+
+
+def test_json_text_writes_what_json_dumps_writes():
+    import math
+
+    from platform_assets.ingestion.readers import json_text
+
+    values = [0, -7, 10**18, 2.5, 0.1, -0.0, 1e16, 1e-7, 123456.789, 3.0, float("inf"), float("nan"), True, False,
+              None, "12.50", "", [1, 2], {"a": 1.5}]
+    for value in values:
+        expected = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        assert json_text(value) == expected, value
+        if isinstance(value, float) and math.isfinite(value):
+            assert float(json_text(value)) == value

@@ -16,10 +16,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as arrow
 
+from platform_assets.ingestion.readers import json_text
 from platform_assets.partitions import REPORTING_TZ
 from platform_assets.storage.frames import cast_strings
 
@@ -192,8 +194,8 @@ def json_array(name: str, item_fields: tuple[Field, ...], *, description: str = 
     names = [f.name for f in item_fields]
 
     def check(s: pd.Series) -> pd.Series:
-        valid = []
-        for text_value in s.tolist():
+        valid, flat, owners = [], [], []
+        for position, text_value in enumerate(s.tolist()):
             try:
                 items = json.loads(text_value) if isinstance(text_value, str) else None
             except ValueError:
@@ -201,18 +203,19 @@ def json_array(name: str, item_fields: tuple[Field, ...], *, description: str = 
             ok = isinstance(items, list) and len(items) > 0 and all(
                 isinstance(i, dict) and all(k in i and i[k] is not None for k in names) for i in items)
             valid.append(ok)
-        ok_mask = pd.Series(valid, index=s.index, dtype=bool)
-        if not ok_mask.any():
-            return ok_mask
-        # Check the items' values with the item fields, vectorized over all items.
-        lists = s[ok_mask].map(json.loads)
-        exploded = lists.explode()
+            if ok:
+                flat.extend(items)
+                owners.extend([position] * len(items))
+        ok_mask = np.array(valid, dtype=bool)
+        # Check the items' values with the item fields, vectorized over all items of the column.
+        owners_array = np.array(owners, dtype=np.int64)
         for f in item_fields:
-            values = exploded.map(lambda i, k=f.name: i[k] if isinstance(i[k], str) else json.dumps(i[k]))
-            bad = ~f.validator(values.astype("string[pyarrow]"))
-            if bad.any():
-                ok_mask.loc[bad[bad].index.unique()] = False
-        return ok_mask
+            if not flat:
+                break
+            values = pd.Series([json_text(i[f.name]) for i in flat], dtype="string[pyarrow]")
+            bad = ~f.validator(values).to_numpy(dtype=bool)
+            ok_mask[owners_array[bad]] = False
+        return pd.Series(ok_mask, index=s.index, dtype=bool)
 
     described = ", ".join(f"{f.name} ({f.expected})" for f in item_fields)
     return Field(name, f"a non-empty JSON array of objects with {described}", check, False, description)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from platform_assets.ingestion.readers import json_text
 from platform_assets.money import convert_to_usd_cents, rate_units, to_units
 from platform_assets.partitions import PARTITION_COLUMN, REPORTING_TZ
 from platform_assets.storage.frames import cast_strings
@@ -249,7 +250,7 @@ def orders(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.Dat
     idx = np.repeat(np.arange(len(raw)), n_lines)
 
     def item_values(key: str) -> pd.Series:
-        return pd.Series([i[key] if isinstance(i[key], str) else json.dumps(i[key]) for i in flat], dtype=object)
+        return pd.Series([json_text(i[key]) for i in flat], dtype=object)
 
     qty = to_units(item_values("quantity"), 0) if flat else np.array([], np.int64)
     price = to_units(item_values("unit_price")) if flat else np.array([], np.int64)
