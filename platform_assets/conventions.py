@@ -35,6 +35,14 @@ def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
     return window_dates(context.partition_time_window)
 
 
+def input_reads(platform, context: dg.AssetExecutionContext):
+    """The warehouse a step reads its inputs from: in a range run, one read per block of dates
+    per input table (storage.warehouse.RangeReads); a one-date run reads as before."""
+    from platform_assets.storage.warehouse import RangeReads
+
+    return RangeReads(platform.warehouse(), partition_dates(context))
+
+
 def plain_metadata(values: dict) -> dict:
     """Metadata Dagster can store and plot: numpy and Decimal numbers become int/float; missing
     numbers are left out (a gap in the plot, not a zero)."""

@@ -125,3 +125,26 @@ def test_a_row_without_a_business_date_is_refused(tmp_path):
     frame = pd.DataFrame({"x": [1, 2], "business_date": [pd.Timestamp(D1), pd.NaT]})
     with pytest.raises(ValueError, match=r"rows for \[None\] fall outside"):
         wh.replace(T, frame, [D1])
+
+
+@pytest.mark.parametrize("max_rows", [1, 3, 1_000])
+def test_range_reads_give_each_date_what_a_read_of_that_date_gives(tmp_path, max_rows):
+    from platform_assets.storage.warehouse import RangeReads
+
+    wh = ParquetWarehouse(tmp_path)
+    days = [D1 + dt.timedelta(days=i) for i in range(5)]
+    values = {days[0]: [1, 2], days[1]: [3], days[2]: [], days[4]: [4, 5, 6]}  # days[3] never written
+    for d, v in values.items():
+        wh.replace(T, pd.DataFrame({"business_date": pd.Timestamp(d), "value": pd.Series(v, dtype="int64"),
+                                    "label": pd.Series([f"x{i}" for i in v], dtype="string[pyarrow]")}), [d])
+    reads = RangeReads(wh, days, max_rows=max_rows)
+    for columns in (None, ["value"], ["business_date", "label"]):
+        for d in days:
+            got, expected = reads.read(T, d, d, columns), wh.read(T, d, d, columns)
+            if expected.empty:  # a date without rows: no rows, at least the columns a one-date read has
+                assert got.empty and set(expected.columns) <= set(got.columns)
+            else:
+                pd.testing.assert_frame_equal(got, expected)
+    assert reads.row_counts(T, D1, days[-1]) == wh.row_counts(T, D1, days[-1])  # the rest is the warehouse's
+    window = reads.read(T, days[0], days[1])
+    pd.testing.assert_frame_equal(window, wh.read(T, days[0], days[1]))

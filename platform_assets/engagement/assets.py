@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from platform_assets import keys
-from platform_assets.conventions import partition_dates
+from platform_assets.conventions import input_reads, partition_dates
 from platform_assets.metrics import engagement
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.reports import input_window, report_attributes, report_table, staging
@@ -31,7 +31,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
                             domain="engagement", team=team, code_version=CODE_VERSION),
     )
     def aggregate_engagement(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh = platform.warehouse()
+        wh = input_reads(platform, context)
         pub = Publisher(aggregate_engagement_schema.CONTRACT, platform, report_table(keys.AGGREGATE_ENGAGEMENT), context.log)
         start, end = input_window(context, keys.STG_ACTIVE_USERS)
         active = staging(wh, keys.STG_ACTIVE_USERS, start, end, columns=["business_date", "user_id", "platform",

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from platform_assets import keys
-from platform_assets.conventions import partition_dates
+from platform_assets.conventions import input_reads, partition_dates
 from platform_assets.metrics import revenue
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.reports import money_total, report_attributes, report_table, staging
@@ -33,7 +33,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
                             domain="finance", team=team, code_version=CODE_VERSION),
     )
     def revenue_close(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh = platform.warehouse()
+        wh = input_reads(platform, context)
         pub = Publisher(revenue_close_schema.CONTRACT, platform, report_table(keys.REVENUE_CLOSE), context.log)
         frames = []
         for day in partition_dates(context):

@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from platform_assets import keys
-from platform_assets.conventions import partition_dates
+from platform_assets.conventions import input_reads, partition_dates
 from platform_assets.metrics import growth
 from platform_assets.partitions import DAILY_PARTITIONS, FIRST_BUSINESS_DATE
 from platform_assets.reports import input_window, report_attributes, report_table, staging
@@ -35,7 +35,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
                             domain="growth", team=team, code_version=CODE_VERSION),
     )
     def daily_growth(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh = platform.warehouse()
+        wh = input_reads(platform, context)
         pub = Publisher(daily_growth_schema.CONTRACT, platform, report_table(keys.DAILY_GROWTH), context.log)
         frames = []
         for day in partition_dates(context):
@@ -64,7 +64,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
                             domain="growth", team=team, code_version=CODE_VERSION),
     )
     def aggregate_growth(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh = platform.warehouse()
+        wh = input_reads(platform, context)
         pub = Publisher(aggregate_growth_schema.CONTRACT, platform, report_table(keys.AGGREGATE_GROWTH), context.log)
         start, end = input_window(context, keys.STG_CUSTOMERS)
         customers = staging(wh, keys.STG_CUSTOMERS, start, end, columns=["business_date", "acquisition_channel"])

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from platform_assets import keys
-from platform_assets.conventions import partition_dates
+from platform_assets.conventions import input_reads, partition_dates
 from platform_assets.metrics import profit, revenue
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.reports import money_total, report_attributes, report_table, staging
@@ -45,7 +45,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
                             domain="profit", team=team, code_version=CODE_VERSION),
     )
     def unit_level_profit(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh = platform.warehouse()
+        wh = input_reads(platform, context)
         pub = Publisher(unit_level_profit_schema.CONTRACT, platform, report_table(keys.UNIT_LEVEL_PROFIT), context.log)
         frames, missing = [], 0
         for day in partition_dates(context):
@@ -75,7 +75,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
                             domain="profit", team=team, code_version=CODE_VERSION),
     )
     def aggregate_profit(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh = platform.warehouse()
+        wh = input_reads(platform, context)
         pub = Publisher(aggregate_profit_schema.CONTRACT, platform, report_table(keys.AGGREGATE_PROFIT), context.log)
         frames = []
         for day in partition_dates(context):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from platform_assets import keys, scheduling
 from platform_assets.automation import DOWNSTREAM
-from platform_assets.conventions import asset_attributes, partition_dates, runbook_metadata
+from platform_assets.conventions import asset_attributes, input_reads, partition_dates, runbook_metadata
 from platform_assets.ingestion import registry
 from platform_assets.ingestion.framework import raw_table
 from platform_assets.partitions import DAILY_PARTITIONS
@@ -85,7 +85,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         check_specs=_checks(keys.STG_FX_RATES), partitions_def=DAILY_PARTITIONS, name="stg_fx_rates",
         **scheduling.asset_step("stg_fx_rates"))
     def stg_fx_rates(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh, pub = platform.warehouse(), _publisher(keys.STG_FX_RATES, platform, context)
+        wh, pub = input_reads(platform, context), _publisher(keys.STG_FX_RATES, platform, context)
         for day in partition_dates(context):
             window = wh.read(raw_table("fx_rates"), day - dt.timedelta(days=T.FX_LOOKBACK_DAYS), day)
             rates = T.effective_fx_rates(window, day)
@@ -108,7 +108,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         partitions_def=DAILY_PARTITIONS, name="stg_products",
         **scheduling.asset_step("stg_products"))
     def stg_products(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh, pub = platform.warehouse(), _publisher(keys.STG_PRODUCTS, platform, context)
+        wh, pub = input_reads(platform, context), _publisher(keys.STG_PRODUCTS, platform, context)
         for day in partition_dates(context):
             frame, stats = T.products(read_raw(wh, "products", day), read_rates(wh, day), day)
             pub.publish(frame, day, stats.check_stats())
@@ -123,7 +123,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         partitions_def=DAILY_PARTITIONS, name="stg_pos_lines",
         **scheduling.asset_step("stg_pos_lines"))
     def stg_pos_lines(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh, pub = platform.warehouse(), _publisher(keys.STG_POS_LINES, platform, context)
+        wh, pub = input_reads(platform, context), _publisher(keys.STG_POS_LINES, platform, context)
         for day in partition_dates(context):
             raw = read_raw(wh, "pos_transactions", day)
             frame, stats = _guard(lambda d=day: T.pos_lines(raw, read_rates(wh, d), d))
@@ -140,7 +140,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
     ], check_specs=_checks(keys.STG_ORDERS, keys.STG_ORDER_LINES), partitions_def=DAILY_PARTITIONS,
         name="stg_orders_and_lines", **scheduling.asset_step("stg_orders_and_lines"))
     def stg_orders(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh = platform.warehouse()
+        wh = input_reads(platform, context)
         orders_pub = _publisher(keys.STG_ORDERS, platform, context)
         lines_pub = _publisher(keys.STG_ORDER_LINES, platform, context)
         for day in partition_dates(context):
@@ -159,7 +159,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         **a)], check_specs=_checks(keys.STG_REFUNDS), partitions_def=DAILY_PARTITIONS, name="stg_refunds",
         **scheduling.asset_step("stg_refunds"))
     def stg_refunds(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh, pub = platform.warehouse(), _publisher(keys.STG_REFUNDS, platform, context)
+        wh, pub = input_reads(platform, context), _publisher(keys.STG_REFUNDS, platform, context)
         orders_window = context.asset_partitions_time_window_for_input(keys.STG_ORDERS.to_python_identifier())
         recent = wh.read(table(keys.STG_ORDERS), orders_window.start.date(),
                          orders_window.end.date() - dt.timedelta(days=1),
@@ -178,7 +178,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         partitions_def=DAILY_PARTITIONS, name="stg_gl_entries",
         **scheduling.asset_step("stg_gl_entries"))
     def stg_gl_entries(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh, pub = platform.warehouse(), _publisher(keys.STG_GL_ENTRIES, platform, context)
+        wh, pub = input_reads(platform, context), _publisher(keys.STG_GL_ENTRIES, platform, context)
         for day in partition_dates(context):
             raw = read_raw(wh, "gl_entries", day)
             frame, stats = _guard(lambda d=day: T.gl_entries(raw, read_rates(wh, d), d))
@@ -191,7 +191,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         partitions_def=DAILY_PARTITIONS, name="stg_customers",
         **scheduling.asset_step("stg_customers"))
     def stg_customers(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh, pub = platform.warehouse(), _publisher(keys.STG_CUSTOMERS, platform, context)
+        wh, pub = input_reads(platform, context), _publisher(keys.STG_CUSTOMERS, platform, context)
         for day in partition_dates(context):
             raw = read_raw(wh, "customers", day)
             frame, stats = T.customers(raw, day)
@@ -207,7 +207,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
     ], check_specs=_checks(keys.STG_APP_EVENTS, keys.STG_ACTIVE_USERS), partitions_def=DAILY_PARTITIONS,
         name="stg_app_events_and_active_users", **scheduling.asset_step("stg_app_events_and_active_users"))
     def stg_app_events(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh = platform.warehouse()
+        wh = input_reads(platform, context)
         events_pub = _publisher(keys.STG_APP_EVENTS, platform, context)
         users_pub = _publisher(keys.STG_ACTIVE_USERS, platform, context)
         for day in partition_dates(context):
@@ -225,7 +225,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         check_specs=_checks(keys.STG_EXPERIMENT_ASSIGNMENTS), partitions_def=DAILY_PARTITIONS,
         name="stg_experiment_assignments", **scheduling.asset_step("stg_experiment_assignments"))
     def stg_experiment_assignments(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh, pub = platform.warehouse(), _publisher(keys.STG_EXPERIMENT_ASSIGNMENTS, platform, context)
+        wh, pub = input_reads(platform, context), _publisher(keys.STG_EXPERIMENT_ASSIGNMENTS, platform, context)
         for day in partition_dates(context):
             raw = read_raw(wh, "experiment_assignments", day)
             frame, stats = T.experiment_assignments(raw, day)
@@ -246,7 +246,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
     ], check_specs=_checks(keys.STG_MARKETING_SPEND, keys.STG_MARKETING_ENGAGEMENT), partitions_def=DAILY_PARTITIONS,
         name="stg_marketing", **scheduling.asset_step("stg_marketing"))
     def stg_marketing(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh = platform.warehouse()
+        wh = input_reads(platform, context)
         spend_pub = _publisher(keys.STG_MARKETING_SPEND, platform, context)
         engagement_pub = _publisher(keys.STG_MARKETING_ENGAGEMENT, platform, context)
         for day in partition_dates(context):
@@ -271,7 +271,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         check_specs=_checks(keys.STG_CUSTOMER_FIRST_ORDERS), partitions_def=DAILY_PARTITIONS,
         name="stg_customer_first_orders", **scheduling.asset_step("stg_customer_first_orders"))
     def stg_customer_first_orders(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh, pub = platform.warehouse(), _publisher(keys.STG_CUSTOMER_FIRST_ORDERS, platform, context)
+        wh, pub = input_reads(platform, context), _publisher(keys.STG_CUSTOMER_FIRST_ORDERS, platform, context)
         dates = partition_dates(context)
         # Every earlier first order, read once for the run; a range adds each date's own as it is
         # published (a date blocked by its checks adds nothing, as it is not in the warehouse), so a

@@ -116,6 +116,57 @@ class Warehouse(ABC):
                              f"{other[:3] or ['(missing)']}")
 
 
+# Rows a range run's reads hold per table and column set (a block of dates read at once).
+RANGE_READ_ROWS = 1_000_000
+
+
+class RangeReads:
+    """A warehouse for a run's inputs: a range run's one-date reads of a table are served from one
+    read of a block of consecutive dates (as many as fit in ``max_rows``), split by date. A month's
+    backfill of a report read each input table 28 times, ~7 ms a read; now once at small scale, and
+    at bench scale (a million POS lines a day) still one date per read. Anything else (a one-date
+    run, a window, a filtered read, writes) goes to the warehouse itself. Only for tables the step
+    does not write: a block is not read again."""
+
+    def __init__(self, warehouse: Warehouse, days: Sequence[dt.date], max_rows: int = RANGE_READ_ROWS):
+        self.warehouse = warehouse
+        self.days = sorted(days)
+        self.max_rows = max_rows
+        self._blocks: dict[tuple, tuple[set[dt.date], dict[dt.date, pd.DataFrame], pd.DataFrame]] = {}
+
+    def __getattr__(self, name: str):
+        return getattr(self.warehouse, name)
+
+    def read(self, table: Table, start: dt.date, end: dt.date, columns: Sequence[str] | None = None,
+             where: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+        if where or start != end or len(self.days) < 2 or start not in self.days:
+            return self.warehouse.read(table, start, end, columns, where)
+        key = (table, tuple(columns) if columns else None)
+        block = self._blocks.get(key)
+        if block is None or start not in block[0]:
+            block = self._blocks[key] = self._read_block(table, start, list(columns) if columns else None)
+        days, by_day, empty = block
+        return by_day.get(start, empty).copy(deep=False)
+
+    def _read_block(self, table: Table, first: dt.date, wanted: list[str] | None):
+        counts = self.warehouse.row_counts(table, first, self.days[-1])
+        block, rows = [], 0
+        for day in self.days[self.days.index(first):]:
+            rows += counts.get(day, 0)
+            if block and rows > self.max_rows:
+                break
+            block.append(day)
+        read = wanted if wanted is None or PARTITION_COLUMN in wanted else [*wanted, PARTITION_COLUMN]
+        frame = self.warehouse.read(table, block[0], block[-1], read)
+        by_day = {}
+        if len(frame):
+            for stamp, part in frame.groupby(PARTITION_COLUMN, sort=False):
+                part = part.reset_index(drop=True)
+                by_day[stamp.date()] = part if read is wanted else part[wanted]
+        empty = (frame if read is wanted else frame[wanted]).iloc[:0]
+        return set(block), by_day, empty
+
+
 def open_warehouse(settings: Settings) -> Warehouse:
     if settings.database_url:
         from platform_assets.storage.postgres import PostgresWarehouse
