@@ -347,12 +347,17 @@ def _file_by_file(importer, delivery):
     return files, pd.concat(raws, ignore_index=True)
 
 
-@pytest.mark.parametrize(("source", "index"), [("pos_transactions", 0), ("pos_transactions", 8), ("app_events", 2)])
+@pytest.mark.parametrize(("source", "index", "group_rows"), [
+    ("pos_transactions", 0, 250_000), ("pos_transactions", 8, 250_000), ("app_events", 2, 250_000),
+    ("app_events", 2, 5_000)])  # groups of a few files each
 def test_a_delivery_validated_as_one_frame_rejects_what_each_file_would(private_landing, private_importer, source,
-                                                                        index):
+                                                                        index, group_rows, monkeypatch):
     """Files with the same columns are validated together: every reject keeps its file, row,
     line, columns, reason and record, and the raw rows and counts are those of file-by-file."""
+    from platform_assets.ingestion import framework
     from platform_assets.ingestion.validation import merge_flags
+
+    monkeypatch.setattr(framework, "VALIDATION_GROUP_ROWS", group_rows)
 
     folder = private_landing(source, index)
     if source == "app_events":  # bad values in two files of the 24, one of them a wrong business date

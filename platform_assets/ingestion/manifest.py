@@ -95,6 +95,8 @@ def check_listing(manifest: Manifest, contract: SourceContract) -> None:
     """The manifest lists every required file and nothing the contract does not expect."""
     label = f"{contract.name} {manifest.business_date}"
     listed = {f.name for f in manifest.files}
+    if not listed:  # a day without rows is still a file with its header
+        raise IncompleteDay(f"{label}: the manifest lists no files; nothing loaded")
     missing_required = [name for name in contract.required_files if name not in listed]
     if missing_required:
         raise IncompleteDay(f"{label}: the manifest does not list required file(s) {', '.join(missing_required)}; "
