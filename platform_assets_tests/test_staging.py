@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from platform_assets.staging import transforms as T
+from platform_assets.storage.frames import utc_timestamps
 
 D = dt.date(2024, 3, 6)
 S = pd.StringDtype("pyarrow")
@@ -110,7 +111,7 @@ def test_the_last_delivered_version_wins_by_file_and_row_not_by_frame_order():
 
 @pytest.mark.parametrize("dtype", [S, object])
 def test_fast_parsers_agree_with_pandas_on_every_form(dtype):
-    """money.to_units and transforms.utc parse with Arrow and fall back to pandas: same values, and the
+    """money.to_units and frames.utc_timestamps parse with Arrow and fall back to pandas: same values, and the
     same refusal of bad input, as pd.to_numeric / pd.to_datetime."""
     from platform_assets.money import to_units
 
@@ -121,9 +122,9 @@ def test_fast_parsers_agree_with_pandas_on_every_form(dtype):
         to_units(pd.Series(["1.00", "abc"], dtype=dtype))
     stamps = pd.Series(["2024-03-06T10:00:00+01:00", "2024-03-06T09:00:00.123456Z", "2024-03-06 10:00:00+0530",
                         None, "2024-03-06T09:00:00"], dtype=dtype, index=[7, 8, 9, 10, 11])
-    assert T.utc(stamps).equals(pd.to_datetime(stamps, format="ISO8601", utc=True))
+    assert utc_timestamps(stamps).equals(pd.to_datetime(stamps, format="ISO8601", utc=True))
     with pytest.raises(ValueError):
-        T.utc(pd.Series(["2024-03-06T25:00:00Z"], dtype=dtype))
+        utc_timestamps(pd.Series(["2024-03-06T25:00:00Z"], dtype=dtype))
 
 
 def order(order_id, status="completed", lines=None, currency="EUR", **kw):

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import pyarrow as arrow
 
 from platform_assets.ingestion.readers import json_text
 from platform_assets.partitions import REPORTING_TZ
-from platform_assets.storage.frames import cast_strings
+from platform_assets.storage.frames import utc_timestamps
 
 Validator = Callable[[pd.Series], pd.Series]
 # ISO 4217 codes of currencies in circulation (a code outside this list is a typo, not a new
@@ -126,20 +125,10 @@ def decimal(name: str, *, places: int = 2, minimum: float | None = None, exclusi
     )
 
 
-def _utc_timestamps(s: pd.Series) -> pd.Series:
-    """``pd.to_datetime(s, format="ISO8601", utc=True, errors="coerce")``. Arrow parses first (~40x
-    faster, the same instants: staging's ``transforms.utc`` and its test); when it refuses any value
-    (an impossible date, another form) pandas parses the column and coerces what it cannot read."""
-    fast = cast_strings(s, arrow.timestamp("ns", tz="UTC"))
-    if fast is None:
-        return pd.to_datetime(s, format="ISO8601", utc=True, errors="coerce")
-    return pd.Series(pd.DatetimeIndex(fast.to_numpy(zero_copy_only=False)).tz_localize("UTC"), index=s.index)
-
-
 def _parses(fmt: str | None, utc: bool = False) -> Validator:
     def check(s: pd.Series) -> pd.Series:
         if fmt is None and utc:
-            parsed = _utc_timestamps(s)
+            parsed = utc_timestamps(s, errors="coerce")
         elif fmt is None:
             parsed = pd.to_datetime(s, format="ISO8601", utc=utc, errors="coerce")
         else:
@@ -154,7 +143,7 @@ def _date_of(fmt: str) -> Callable[[pd.Series], pd.Series]:
 
 
 def _ny_date_of_timestamp(s: pd.Series) -> pd.Series:
-    return _utc_timestamps(s).dt.tz_convert(REPORTING_TZ).dt.date
+    return utc_timestamps(s, errors="coerce").dt.tz_convert(REPORTING_TZ).dt.date
 
 
 def date(name: str, *, fmt: str = "%Y-%m-%d", nullable: bool = False, description: str = "") -> Field:

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from platform_assets.ingestion.readers import json_text
 from platform_assets.money import convert_to_usd_cents, rate_units, to_units
 from platform_assets.partitions import PARTITION_COLUMN, REPORTING_TZ
-from platform_assets.storage.frames import cast_strings
+from platform_assets.storage.frames import utc_timestamps
 
 STRING = pd.StringDtype("pyarrow")
 FX_LOOKBACK_DAYS = 7
@@ -86,17 +85,6 @@ def key_codes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
 def column(series: pd.Series) -> pd.Series:
     """A column for a new frame: same values and dtype, fresh index (no copy through numpy)."""
     return series.reset_index(drop=True)
-
-
-def utc(values: pd.Series) -> pd.Series:
-    """ISO-8601 strings with a UTC offset (validated at import) as UTC timestamps. Arrow parses them
-    40x faster than ``pd.to_datetime`` (20 ms for a million); a value it refuses (no offset, an
-    unusual form) sends the whole column through pandas, which also raises on bad input."""
-    parsed = cast_strings(values, pa.timestamp("ns", tz="UTC"))
-    if parsed is not None:
-        return pd.Series(pd.DatetimeIndex(parsed.to_numpy(zero_copy_only=False)).tz_localize("UTC"),
-                         index=values.index)
-    return pd.to_datetime(values, format="ISO8601", utc=True)
 
 
 def ny_date(timestamps: pd.Series) -> pd.Series:
@@ -205,7 +193,7 @@ def pos_lines(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.
         "store_id": column(raw["store_id"]),
         "region": column(raw["region"]),
         "register_id": column(raw["register_id"]),
-        "transacted_at": column(utc(raw["transacted_at"])),
+        "transacted_at": column(utc_timestamps(raw["transacted_at"])),
         "transaction_type": column(raw["transaction_type"]),
         "sku": column(raw["sku"]),
         "quantity": qty,
@@ -258,7 +246,7 @@ def orders(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.Dat
     line_rate = rate[idx]
     line_amount_usd = convert_to_usd_cents(qty * price, line_rate)
     discount_usd = convert_to_usd_cents(discount, line_rate)
-    ordered_at = utc(raw["ordered_at"])
+    ordered_at = utc_timestamps(raw["ordered_at"])
     status = raw["status"].to_numpy()
     lines = pd.DataFrame({
         "order_id": raw["order_id"].to_numpy()[idx],
@@ -317,7 +305,7 @@ def refunds(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date,
     frame = pd.DataFrame({
         "refund_id": column(raw["refund_id"]),
         "order_id": column(raw["order_id"]),
-        "refunded_at": column(utc(raw["refunded_at"])),
+        "refunded_at": column(utc_timestamps(raw["refunded_at"])),
         "currency": column(raw["currency"].str.strip().str.upper()),
         "amount_cents": amount,
         "usd_per_unit_e8": rate,
@@ -371,7 +359,7 @@ def customers(raw: pd.DataFrame, day: dt.date) -> tuple[pd.DataFrame, CleanStats
     raw = dedupe(raw, ["customer_id"], ["signup_at", "acquisition_channel", "country"], stats)
     frame = pd.DataFrame({
         "customer_id": column(raw["customer_id"]),
-        "signup_at": column(utc(raw["signup_at"])),
+        "signup_at": column(utc_timestamps(raw["signup_at"])),
         "acquisition_channel": column(raw["acquisition_channel"].str.strip().str.lower()),
         "country": column(raw["country"].str.strip().str.upper()),
         "_batch_id": column(raw["_batch_id"]),
@@ -390,7 +378,7 @@ def app_events(raw: pd.DataFrame, day: dt.date) -> tuple[pd.DataFrame, CleanStat
         "user_id": column(raw["user_id"]),
         "session_id": column(raw["session_id"]),
         "event_type": column(raw["event_type"]),
-        "occurred_at": column(utc(raw["occurred_at"])),
+        "occurred_at": column(utc_timestamps(raw["occurred_at"])),
         "platform": column(raw["platform"]),
     })
     _strings(frame, ["event_id", "user_id", "session_id", "event_type", "platform"])
@@ -419,7 +407,7 @@ def experiment_assignments(raw: pd.DataFrame, day: dt.date) -> tuple[pd.DataFram
         "unit_type": column(raw["unit_type"]),
         "unit_id": column(raw["unit_id"]),
         "variant": column(raw["variant"]),
-        "assigned_at": column(utc(raw["assigned_at"])),
+        "assigned_at": column(utc_timestamps(raw["assigned_at"])),
     })
     _strings(frame, ["experiment_id", "unit_type", "unit_id", "variant"])
     frame[PARTITION_COLUMN] = pd.Timestamp(day)
