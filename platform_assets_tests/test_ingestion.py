@@ -8,6 +8,7 @@ import json
 import shutil
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -403,3 +404,26 @@ def test_json_text_writes_what_json_dumps_writes():
         assert json_text(value) == expected, value
         if isinstance(value, float) and math.isfinite(value):
             assert float(json_text(value)) == value
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", object])
+def test_contract_numbers_parse_as_pandas_does(dtype):
+    """The numeric-range checks parse with Arrow and fall back to pandas: the same values, NaN for
+    what is missing or no number, as pd.to_numeric(errors="coerce")."""
+    from platform_assets.ingestion.contract import decimal, integer, numbers
+
+    clean = pd.Series(["1.25", "0.1", "2", "-0.005", None, "1234567890123.45", "999999999999999", "0.10"],
+                      dtype=dtype, index=range(10, 18))
+    messy = pd.Series(["1.5", " 2", "", "abc", "1e3", None, "0x10"], dtype=dtype)
+    for values in (clean, messy):
+        got = numbers(values)
+        expected = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        assert got.dtype == "float64" and got.index.equals(values.index)
+        np.testing.assert_array_equal(got.to_numpy(), expected)  # exactly, NaN where pandas has none
+    checks = {"integer 1..50": (integer("q", minimum=1, maximum=50), ["1", "50", "0", "51", "1.0", "-1", "7", None]),
+              "decimal > 0.1": (decimal("p", minimum=0.1, exclusive_min=True), ["0.10", "0.11", "0.1", "12.50", "-1",
+                                                                                "1.234", "abc", None])}
+    expected = {"integer 1..50": [True, True, False, False, False, False, True, False],
+                "decimal > 0.1": [False, True, False, True, False, False, False, False]}
+    for name, (field, raw) in checks.items():
+        assert field.validator(pd.Series(raw, dtype=dtype)).tolist() == expected[name], name
