@@ -65,7 +65,7 @@ class Field:
 
 def _regex(pattern: str) -> Validator:
     compiled = re.compile(pattern)
-    return lambda s: s.str.fullmatch(compiled.pattern).fillna(False).astype(bool)
+    return lambda s: s.str.fullmatch(compiled.pattern).astype("boolean").fillna(False).astype(bool)
 
 
 def _and(*validators: Validator) -> Validator:
