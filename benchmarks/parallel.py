@@ -14,8 +14,9 @@ Dagster instance of its own: the same instance kind on both sides of every ratio
   the rest of the POS-dependent work) starts; from that run's start to revenue_close
   materialized, over the whole sequential day. Target <= 0.25.
 - backfill_range_over_per_partition: 28 days at ``small`` scale, both with the platform's
-  executor, the two sides interleaved: the runs a Dagster backfill makes from the assets' backfill policies (imports and
-  heavy staging up to a month of dates per run, the rest of the range in one run) over one run per date.
+  executor, the two sides interleaved: the runs a Dagster backfill makes from the assets' backfill
+  policies (imports and heavy staging up to a month of dates per run, the rest of the range in one
+  run) over one run per date.
   Target <= 0.25. ``..._from_launch``: the same runs timed from each process's launch to its exit
   (run process start-up included), for reference.
 - peak_step_rss_mb: the largest peak resident memory (VmHWM) of any step process during the

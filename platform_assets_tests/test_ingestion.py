@@ -408,18 +408,19 @@ def test_json_text_writes_what_json_dumps_writes():
 
 @pytest.mark.parametrize("dtype", ["string[pyarrow]", object])
 def test_contract_numbers_parse_as_pandas_does(dtype):
-    """The numeric-range checks parse with Arrow and fall back to pandas: the same values, NaN for
-    what is missing or no number, as pd.to_numeric(errors="coerce")."""
-    from platform_assets.ingestion.contract import decimal, integer, numbers
+    """The numeric-range checks parse with Arrow and fall back to pandas (frames.float_numbers): the
+    same values, NaN for what is missing or no number, as pd.to_numeric(errors="coerce")."""
+    from platform_assets.ingestion.contract import decimal, integer
+    from platform_assets.storage.frames import float_numbers
 
     clean = pd.Series(["1.25", "0.1", "2", "-0.005", None, "1234567890123.45", "999999999999999", "0.10"],
                       dtype=dtype, index=range(10, 18))
     messy = pd.Series(["1.5", " 2", "", "abc", "1e3", None, "0x10"], dtype=dtype)
     for values in (clean, messy):
-        got = numbers(values)
+        got = float_numbers(values, errors="coerce")
         expected = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        assert got.dtype == "float64" and got.index.equals(values.index)
-        np.testing.assert_array_equal(got.to_numpy(), expected)  # exactly, NaN where pandas has none
+        assert got.dtype == "float64" and len(got) == len(values)
+        np.testing.assert_array_equal(got, expected)  # exactly, NaN where pandas has none
     checks = {"integer 1..50": (integer("q", minimum=1, maximum=50), ["1", "50", "0", "51", "1.0", "-1", "7", None]),
               "decimal > 0.1": (decimal("p", minimum=0.1, exclusive_min=True), ["0.10", "0.11", "0.1", "12.50", "-1",
                                                                                 "1.234", "abc", None])}

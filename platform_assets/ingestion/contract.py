@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import pyarrow
 
 from platform_assets.ingestion.readers import json_text
 from platform_assets.partitions import REPORTING_TZ
-from platform_assets.storage.frames import cast_strings, utc_timestamps
+from platform_assets.storage.frames import float_numbers, utc_timestamps
 
 Validator = Callable[[pd.Series], pd.Series]
 # ISO 4217 codes of currencies in circulation (a code outside this list is a typo, not a new
@@ -89,20 +88,9 @@ def enum(name: str, values: tuple[str, ...], *, nullable: bool = False, descript
     return Field(name, "one of " + "/".join(values), lambda s: s.isin(allowed).astype(bool), nullable, description)
 
 
-def numbers(values: pd.Series) -> pd.Series:
-    """Strings as float64, NaN where missing or not a number, as ``pd.to_numeric(values,
-    errors="coerce")`` gives them: Arrow parses them ~15x faster (15 ms for a million; a bench-scale
-    POS day has four such columns) and correctly rounded; a value it refuses sends the whole
-    column through pandas."""
-    parsed = cast_strings(values, pyarrow.float64())
-    floats = (pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan) if parsed is None
-              else parsed.to_numpy(zero_copy_only=False))
-    return pd.Series(floats, index=values.index, dtype="float64")
-
-
 def _numeric_range(minimum: float | None, maximum: float | None, exclusive_min: bool) -> Validator:
     def check(s: pd.Series) -> pd.Series:
-        v = numbers(s)
+        v = pd.Series(float_numbers(s, errors="coerce"), index=s.index)  # NaN: missing or no number
         ok = v.notna()
         if minimum is not None:
             ok &= (v > minimum) if exclusive_min else (v >= minimum)
