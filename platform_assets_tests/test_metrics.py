@@ -53,6 +53,41 @@ def test_revenue_close_definitions():
     assert close.loc["EMEA", "gross_sales_usd"] == Decimal("9.00")
 
 
+def test_pos_revenue_matches_filtering_and_grouping_by_hand():
+    """pos_revenue groups on integer codes: the same sums and distinct sale transactions as filtering sales and
+    refunds and grouping their strings, over dates, multi-line transactions, an id in two regions, a voids-only
+    region, on Arrow strings as staging reads them."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    frame = pd.DataFrame({
+        "business_date": pd.to_datetime(rng.choice(["2024-03-05", "2024-03-06", "2024-03-07"], n)),
+        "region": rng.choice(["AMER", "EMEA"], n),
+        "transaction_type": rng.choice(["sale", "sale", "refund", "void"], n),
+        "transaction_id": [f"T{i}" for i in rng.integers(0, 900, n)],
+        "line_amount_usd_cents": rng.integers(0, 10**9, n), "discount_usd_cents": rng.integers(0, 10**6, n),
+        "net_amount_usd_cents": rng.integers(-10**6, 10**9, n)})
+    voids = pd.DataFrame({"business_date": pd.Timestamp("2024-03-06"), "region": "APAC", "transaction_type": "void",
+                          "transaction_id": "T1", "line_amount_usd_cents": 5, "discount_usd_cents": 0,
+                          "net_amount_usd_cents": 5}, index=[0])
+    frame = pd.concat([frame, voids], ignore_index=True)
+    for c in ("region", "transaction_type", "transaction_id"):
+        frame[c] = frame[c].astype(pd.StringDtype("pyarrow"))
+    got = revenue.pos_revenue(frame).set_index(["business_date", "region"]).sort_index()
+    key = ["business_date", "region"]
+    sales, refunds = frame[frame["transaction_type"] == "sale"], frame[frame["transaction_type"] == "refund"]
+    for (date, region), row in got.iterrows():
+        s = sales[(sales["business_date"] == date) & (sales["region"] == region)]
+        r = refunds[(refunds["business_date"] == date) & (refunds["region"] == region)]
+        assert row["gross_sales"] == int(s["line_amount_usd_cents"].sum())
+        assert row["discounts"] == int(s["discount_usd_cents"].sum())
+        assert row["refunds"] == int(r["net_amount_usd_cents"].sum())
+        assert row["transactions"] == len(set(s["transaction_id"])), (date, region)
+    assert set(got.index) == set(map(tuple, frame[key].drop_duplicates().itertuples(index=False)))
+    assert got.loc[(pd.Timestamp("2024-03-06"), "APAC")].tolist() == [0, 0, 0, 0], "voids only: zeros"
+    shared = sales.groupby("transaction_id")["region"].nunique()
+    assert (shared > 1).any(), "the data has a transaction id in two regions, counted in each"
+
+
 def test_revenue_from_raw_rows_counts_duplicates_once_and_uses_fallback_rates():
     """Through staging: a re-sent row counts once; GBP's missing rate falls back to the day before."""
     S = pd.StringDtype("pyarrow")

@@ -27,14 +27,35 @@ KEY = [PARTITION_COLUMN, "region"]
 
 
 def pos_revenue(pos_lines: pd.DataFrame) -> pd.DataFrame:
-    """Per business date and region: gross, discounts, refunds (cents) and sale transactions."""
-    sales = pos_lines[pos_lines["transaction_type"] == "sale"]
-    refunds = pos_lines[pos_lines["transaction_type"] == "refund"]
-    s = sales.groupby(KEY, observed=True).agg(
-        gross_sales=("line_amount_usd_cents", "sum"), discounts=("discount_usd_cents", "sum"),
-        transactions=("transaction_id", "nunique"))
-    r = refunds.groupby(KEY, observed=True).agg(refunds=("net_amount_usd_cents", "sum"))
-    return s.join(r, how="outer").fillna(0).astype(np.int64).reset_index()
+    """Per business date and region: gross, discounts, refunds (cents) and sale transactions.
+
+    Grouped on integer codes, the amounts zeroed where a line does not count: filtering a million
+    lines into sales and refunds copied every column, and grouping on the region strings and counting
+    distinct transaction_id strings per group took most of revenue_close (1.07 s -> 0.35 s). A date
+    and region with only voids gets a row of zeros, as the grid of revenue_by_region gives it anyway."""
+    kind = pos_lines["transaction_type"]
+    sale = (kind == "sale").to_numpy(dtype=bool, na_value=False)
+    refund = (kind == "refund").to_numpy(dtype=bool, na_value=False)
+    region, regions = pd.factorize(pos_lines["region"], use_na_sentinel=False)
+    day, days = pd.factorize(pos_lines[PARTITION_COLUMN], use_na_sentinel=False)
+    width = max(len(regions), 1)
+    group = day.astype(np.int64) * width + region
+    sums = pd.DataFrame({
+        "gross_sales": np.where(sale, pos_lines["line_amount_usd_cents"].to_numpy(), 0),
+        "discounts": np.where(sale, pos_lines["discount_usd_cents"].to_numpy(), 0),
+        "refunds": np.where(refund, pos_lines["net_amount_usd_cents"].to_numpy(), 0),
+    }).groupby(group).sum()
+    transaction, transactions = pd.factorize(pos_lines["transaction_id"], use_na_sentinel=False)
+    per_group = len(transactions) + 1
+    distinct_sales = pd.unique(group[sale] * per_group + transaction[sale])  # (group, transaction) pairs
+    counts = np.bincount(distinct_sales // per_group, minlength=len(days) * width)
+    present = sums.index.to_numpy(dtype=np.int64)
+    out = pd.DataFrame({PARTITION_COLUMN: np.asarray(days)[present // width],
+                        "region": np.asarray(regions, dtype=object)[present % width]})
+    for name in sums.columns:
+        out[name] = sums[name].to_numpy(dtype=np.int64)
+    out["transactions"] = counts[present].astype(np.int64)
+    return out
 
 
 def online_revenue(order_lines: pd.DataFrame, orders: pd.DataFrame, refunds: pd.DataFrame) -> pd.DataFrame:
