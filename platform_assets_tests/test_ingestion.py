@@ -335,7 +335,10 @@ def test_timestamp_checks_parse_with_arrow_and_agree_with_pandas(dtype):
         part = values.iloc[rows]
         expected = pd.to_datetime(part, format="ISO8601", utc=True, errors="coerce")
         assert utc_timestamps(part, errors="coerce").equals(expected)
-        assert C._ny_date_of_timestamp(part).equals(expected.dt.tz_convert("America/New_York").dt.date)
+        ny = C._ny_date_of_timestamp(part)  # the New York date, as a datetime64 midnight (NaT: not a timestamp)
+        assert ny.dtype == "datetime64[ns]" and (ny.dt.normalize().equals(ny))
+        assert [None if pd.isna(d) else d.date() for d in ny] == [
+            None if pd.isna(d) else d for d in expected.dt.tz_convert("America/New_York").dt.date]
         assert C._parses(None, utc=True)(part).tolist() == expected.notna().tolist()
 
 

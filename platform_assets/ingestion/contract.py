@@ -45,7 +45,9 @@ class Field:
     validator: Validator          # True where a (non-null) value is valid
     nullable: bool = False
     description: str = ""
-    to_date: Callable[[pd.Series], pd.Series] | None = None  # value -> business date (NY)
+    # value -> business date (NY) as a datetime64 midnight, NaT where it does not parse (vectorized:
+    # Python date objects per row were ~1.9 s of a bench-scale POS region's import)
+    to_date: Callable[[pd.Series], pd.Series] | None = None
     # (what is preferred, check) pairs: values failing them are accepted but flagged (WARN)
     warnings: tuple[tuple[str, Validator], ...] = ()
 
@@ -139,11 +141,11 @@ def _parses(fmt: str | None, utc: bool = False) -> Validator:
 
 
 def _date_of(fmt: str) -> Callable[[pd.Series], pd.Series]:
-    return lambda s: pd.to_datetime(s, format=fmt, errors="coerce").dt.date
+    return lambda s: pd.to_datetime(s, format=fmt, errors="coerce").dt.normalize()
 
 
 def _ny_date_of_timestamp(s: pd.Series) -> pd.Series:
-    return utc_timestamps(s, errors="coerce").dt.tz_convert(REPORTING_TZ).dt.date
+    return utc_timestamps(s, errors="coerce").dt.tz_convert(REPORTING_TZ).dt.tz_localize(None).dt.normalize()
 
 
 def date(name: str, *, fmt: str = "%Y-%m-%d", nullable: bool = False, description: str = "") -> Field:

@@ -187,16 +187,17 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
     if n and contract.date_rule and contract.date_rule.column in frame.columns:
         rule = contract.date_rule
         dates = contract.business_dates(frame)
-        known = dates.notna()
+        known, day = dates.notna(), pd.Timestamp(business_date)
         if rule.relation == "equals":
-            wrong = known & (dates != business_date)
+            wrong = known & (dates != day)
             verb = "is not the delivery's business date"
         else:
-            wrong = known & (dates > business_date)
+            wrong = known & (dates > day)
             verb = "is after the delivery's business date"
         for pos in np.flatnonzero(wrong.to_numpy()):
             tz_note = " (New York)" if contract.field(rule.column).expected.startswith("an ISO-8601") else ""
-            add(int(pos), rule.column, f"{rule.column}: business date {dates.iloc[pos]}{tz_note} {verb} {business_date}")
+            add(int(pos), rule.column,
+                f"{rule.column}: business date {dates.iloc[pos].date()}{tz_note} {verb} {business_date}")
 
     # values present in every checked column, not only those failing here: a delivery's files are
     # summed, and a column that fails in one file is judged against all its values (retyped_columns)
