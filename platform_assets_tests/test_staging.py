@@ -145,6 +145,8 @@ def test_keep_rows_is_boolean_indexing():
     for mask in ([True, False, True, False], [False] * 4, [True] * 4):
         keep = np.array(mask)
         pd.testing.assert_frame_equal(keep_rows(source, keep), source[keep])
+        twice = source[["s", "i", "s"]]  # a repeated column name: pandas' own indexing
+        pd.testing.assert_frame_equal(keep_rows(twice, keep), twice[keep])
 
 
 @pytest.mark.parametrize("dtype", [S, object])
