@@ -296,3 +296,22 @@ def test_schema_split_counts_failures_per_check_with_a_sample():
     assert [s.name for s in contract.specs()] == ["schema", "schema_warnings"]
     results, blockers = contract.results(CheckContext(frame, dt.date(2024, 1, 1)))
     assert blockers == ["schema"] and [r.passed for r in results] == [False, False]
+
+
+def test_reconciliation_without_a_ledger_for_the_date_fails_with_a_reason(tmp_path):
+    """No stg_gl_entries partition for the date (a backfill run can hold the check before the ledger is
+    staged): a failed check naming the cause, not a KeyError that fails the run."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from platform_assets.finance.schemas.revenue_close import reconciles_with_ledger
+    from platform_assets.quality.checks import CheckContext
+    from platform_assets.resources import PlatformResource
+
+    day = dt.date(2024, 3, 6)
+    close = pd.DataFrame({"business_date": [pd.Timestamp(day)], "region": ["AMER"], "gross_sales_usd": [Decimal("1.00")],
+                          "discounts_usd": [Decimal("0.00")], "refunds_usd": [Decimal("0.00")],
+                          "net_revenue_usd": [Decimal("1.00")], "transactions": [1]})
+    platform = PlatformResource(data_dir=str(tmp_path / "data"), landing_dir=str(tmp_path / "landing"))
+    outcome = reconciles_with_ledger(CheckContext(close, day, platform))
+    assert not outcome.passed and "ledger has no entries for the date" in outcome.description
