@@ -21,8 +21,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from platform_assets.ingestion.readers import json_text
-from platform_assets.partitions import REPORTING_TZ
-from platform_assets.storage.frames import float_numbers, utc_timestamps
+from platform_assets.storage.frames import float_numbers, reporting_dates, utc_timestamps
 
 Validator = Callable[[pd.Series], pd.Series]
 # ISO 4217 codes of currencies in circulation (a code outside this list is a typo, not a new
@@ -145,7 +144,7 @@ def _date_of(fmt: str) -> Callable[[pd.Series], pd.Series]:
 
 
 def _ny_date_of_timestamp(s: pd.Series) -> pd.Series:
-    return utc_timestamps(s, errors="coerce").dt.tz_convert(REPORTING_TZ).dt.tz_localize(None).dt.normalize()
+    return reporting_dates(utc_timestamps(s, errors="coerce"))
 
 
 def date(name: str, *, fmt: str = "%Y-%m-%d", nullable: bool = False, description: str = "") -> Field:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from platform_assets.ingestion.readers import json_text
 from platform_assets.money import convert_to_usd_cents, rate_units, to_units
-from platform_assets.partitions import PARTITION_COLUMN, REPORTING_TZ
+from platform_assets.partitions import PARTITION_COLUMN
 from platform_assets.storage.frames import keep_rows, utc_timestamps
 
 STRING = pd.StringDtype("pyarrow")
@@ -92,10 +92,6 @@ def key_codes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
 def column(series: pd.Series) -> pd.Series:
     """A column for a new frame: same values and dtype, fresh index (no copy through numpy)."""
     return series.reset_index(drop=True)
-
-
-def ny_date(timestamps: pd.Series) -> pd.Series:
-    return timestamps.dt.tz_convert(REPORTING_TZ).dt.tz_localize(None).dt.normalize()
 
 
 def _partition(n: int, day: dt.date) -> pd.Series:

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from platform_assets.partitions import PARTITION_COLUMN
+from platform_assets.partitions import PARTITION_COLUMN, REPORTING_TZ
 
 MONEY_TYPE = pa.decimal128(18, 2)
 
@@ -130,3 +130,9 @@ def utc_timestamps(values: pd.Series, errors: str = "raise") -> pd.Series:
         return pd.Series(pd.DatetimeIndex(parsed.to_numpy(zero_copy_only=False)).tz_localize("UTC"),
                          index=values.index)
     return pd.to_datetime(values, format="ISO8601", utc=True, errors=errors)
+
+
+def reporting_dates(timestamps: pd.Series) -> pd.Series:
+    """The business date of each timestamp (its New York calendar day), as a ``datetime64[ns]``
+    midnight: the partition column's form."""
+    return timestamps.dt.tz_convert(REPORTING_TZ).dt.tz_localize(None).dt.normalize()
