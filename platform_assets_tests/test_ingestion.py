@@ -431,3 +431,25 @@ def test_contract_numbers_parse_as_pandas_does(dtype):
                 "decimal > 0.1": [False, True, False, True, False, False, False, False]}
     for name, (field, raw) in checks.items():
         assert field.validator(pd.Series(raw, dtype=dtype)).tolist() == expected[name], name
+
+
+def test_a_line_of_another_region_in_a_regions_file_is_rejected_naming_file_row_and_column(
+        private_landing, private_importer):
+    """pos_<region>.csv holds that region's stores only: a line of another region is rejected (it
+    would be counted in the wrong region's part of staging), in the in-process import and the
+    parallel one alike."""
+    folder = private_landing("pos_transactions", 1)
+    path = folder / "pos_AMER.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    lines[3] = lines[3].replace('"AMER"', '"EMEA"', 1)  # data row 3
+    path.write_text("".join(lines))
+    rewrite_manifest(folder)
+    result = private_importer.import_day("pos_transactions", day(1))
+    assert not result.failed
+    [wrong] = [r for r in result.rejects if r.reason.startswith("region:")]
+    assert (wrong.file, wrong.row_number, wrong.columns) == ("pos_AMER.csv", 3, "region")
+    assert wrong.reason == "region: 'EMEA' in pos_AMER.csv, which holds region AMER only"
+    token = "t" * 32
+    staged = private_importer.stage_file("pos_transactions", day(1), "pos_AMER.csv", token, force=True)
+    assert [r.row_number for r in staged.rejects if r.reason.startswith("region:")] == [3]
+    private_importer.warehouse.discard(raw_table("pos_transactions"), day(1), token)

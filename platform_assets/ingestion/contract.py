@@ -236,6 +236,9 @@ class SourceContract:
     extra: dict = field(default_factory=dict)
     # Files imported in parallel steps, one each (label -> file name); see scheduling.py.
     split_files: dict[str, str] = field(default_factory=dict)
+    # The column each split file holds one value of, its label (pos_AMER.csv: region AMER): a row
+    # of another value is rejected, so the parts can be staged by that column downstream too.
+    split_column: str | None = None
 
     def __post_init__(self) -> None:
         if self.format not in ("csv", "jsonl", "json"):
@@ -250,6 +253,8 @@ class SourceContract:
             if not re.fullmatch(r"[A-Za-z0-9]+", label) or not self.matches(file_name):
                 raise ValueError(f"{self.name}: split file {label}={file_name!r} needs an alphanumeric label and a "
                                  f"file name matching {self.files!r}")
+        if self.split_column is not None and (self.split_column not in names or not self.split_files):
+            raise ValueError(f"{self.name}: split column {self.split_column!r} needs split files and a declared column")
 
     @property
     def columns(self) -> list[str]:

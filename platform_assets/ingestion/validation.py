@@ -199,6 +199,20 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
             add(int(pos), rule.column,
                 f"{rule.column}: business date {dates.iloc[pos].date()}{tz_note} {verb} {business_date}")
 
+    column = contract.split_column
+    if n and column and column in frame.columns and "_file" in frame.columns:
+        labels = {file_name: label for label, file_name in contract.split_files.items()}
+        files = frame["_file"].to_numpy(dtype=object)
+        values = frame[column]
+        other_part = values.isin(list(contract.split_files)).to_numpy(dtype=bool)  # anything else fails its own check
+        for file_name in pd.unique(files):
+            label = labels.get(file_name)
+            if label is None:
+                continue
+            wrong = (files == file_name) & other_part & (values != label).to_numpy(dtype=bool, na_value=False)
+            for pos in np.flatnonzero(wrong):
+                add(int(pos), column, f"{column}: {values.iloc[pos]!r} in {file_name}, which holds {column} {label} only")
+
     # values present in every checked column, not only those failing here: a delivery's files are
     # summed, and a column that fails in one file is judged against all its values (retyped_columns)
     non_null = {column: int(frame[column].notna().sum()) for column in present}

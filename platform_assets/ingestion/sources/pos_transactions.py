@@ -34,4 +34,5 @@ CONTRACT = SourceContract(
     max_reject_rate=0.01,
     # The close's critical path: each region's file is imported (and staged) in a step of its own.
     split_files={"AMER": "pos_AMER.csv", "EMEA": "pos_EMEA.csv", "APAC": "pos_APAC.csv"},
+    split_column="region",  # a region's file holds its stores' lines only; stg_pos_lines stages by region
 )
