@@ -200,7 +200,8 @@ def test_blocking_staging_failure_stops_the_reports_of_that_date(tmp_path, priva
     result = run_day(platform, 3, instance)
     checks = check_outcomes(result)
     assert not checks[("stg_pos_lines", "no_rows_lost")].passed
-    assert "5 row(s) multiplied (double counting)" in checks[("stg_pos_lines", "no_rows_lost")].description
+    # each region's step (three) counts five of its lines twice
+    assert ": 15 row(s) multiplied (double counting)" in ": " + checks[("stg_pos_lines", "no_rows_lost")].description
     assert not checks[("stg_pos_lines", "schema")].passed  # (transaction_id, sku) no longer unique
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     for blocked in ("stg_pos_lines", "revenue_close", "unit_level_profit", "aggregate_profit"):
@@ -296,6 +297,27 @@ def test_schema_split_counts_failures_per_check_with_a_sample():
     assert [s.name for s in contract.specs()] == ["schema", "schema_warnings"]
     results, blockers = contract.results(CheckContext(frame, dt.date(2024, 1, 1)))
     assert blockers == ["schema"] and [r.passed for r in results] == [False, False]
+
+
+def test_schema_counts_of_parts_add_up_to_the_count_of_the_whole():
+    """stg_pos_lines validates each region's rows in a step of its own and adds the counts up: the
+    result must be the whole partition's (rows, failing rows per check, the description)."""
+    import pandera.pandas as pa
+
+    from platform_assets.quality.checks import count_schema, schema_outcome
+
+    schema = pa.DataFrameSchema({"q": pa.Column("int64", [pa.Check.ge(1, error=">= 1"), pa.Check.le(5, error="<= 5")]),
+                                 "r": pa.Column(str, pa.Check.isin(["A", "B"], error="A or B"))}, name="t")
+    frame = pd.DataFrame({"q": [1, 0, 7, 3, 0, 9, 2], "r": ["A", "A", "B", "C", "B", "B", "A"]})
+    whole = count_schema(schema, frame)
+    parts = count_schema(schema, frame.iloc[:3].reset_index(drop=True)) + count_schema(schema, frame.iloc[3:])
+    assert (parts.rows_checked, parts.failing_rows) == (whole.rows_checked, whole.failing_rows) == (7, 5)
+    assert [(r["column"], r["check"], r["failing_rows"]) for r in parts.table] == \
+        [(r["column"], r["check"], r["failing_rows"]) for r in whole.table]
+    assert schema_outcome(parts, ERROR).description == schema_outcome(whole, ERROR).description
+    assert len(parts.sample) == 5 and {row["q"] for row in parts.sample} == {"0", "7", "9", "3"}
+    clean = count_schema(schema, frame.iloc[:1])
+    assert schema_outcome(clean + clean, ERROR).passed
 
 
 def test_reconciliation_without_a_ledger_for_the_date_fails_with_a_reason(tmp_path):

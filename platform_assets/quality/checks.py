@@ -51,10 +51,15 @@ class Outcome:
 class CheckContext:
     """What an extra check may look at: the rows about to be published, and where the rest is."""
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None            # None: the partition was validated in parts (``rows`` says how many)
     day: dt.date
     platform: Any = None                  # PlatformResource: warehouse(), ledger()
     stats: dict[str, Any] = field(default_factory=dict)
+    rows: int | None = None
+
+    @property
+    def row_count(self) -> int:
+        return self.rows if self.rows is not None else len(self.frame)
 
 
 @dataclass(frozen=True)
@@ -111,12 +116,20 @@ class DatasetContract:
         return table_schema(self.schema)
 
     # -- evaluation -----------------------------------------------------------------------
-    def evaluate(self, ctx: CheckContext) -> list[tuple[str, Outcome, bool]]:
-        """(check name, outcome, blocking) for every check of the contract."""
+    def count_rows(self, frame: pd.DataFrame) -> list[SchemaCount]:
+        """The schema's findings on some rows of a partition: the ERROR part, then the WARN part
+        if the schema has one. Counts of the parts of a partition add up to the partition's."""
         errors, warnings = self.split()
-        out = [(SCHEMA_CHECK, run_schema(errors, ctx.frame, ERROR), self.blocking)]
-        if describe_checks(warnings):
-            out.append((SCHEMA_WARNINGS_CHECK, run_schema(warnings, ctx.frame, WARN), False))
+        return [count_schema(errors, frame)] + ([count_schema(warnings, frame)] if describe_checks(warnings) else [])
+
+    def evaluate(self, ctx: CheckContext, counts: list[SchemaCount] | None = None) -> list[tuple[str, Outcome, bool]]:
+        """(check name, outcome, blocking) for every check of the contract. ``counts``: the
+        schema's findings when the rows were validated in parts (``count_rows``, added up); the
+        extra checks then see no frame, only ``ctx.rows`` and ``ctx.stats``."""
+        counts = self.count_rows(ctx.frame) if counts is None else counts
+        out = [(SCHEMA_CHECK, schema_outcome(counts[0], ERROR), self.blocking)]
+        if len(counts) > 1:
+            out.append((SCHEMA_WARNINGS_CHECK, schema_outcome(counts[1], WARN), False))
         for extra in self.extra:
             outcome = extra.evaluate(ctx)
             if outcome.severity is None:
@@ -124,10 +137,11 @@ class DatasetContract:
             out.append((extra.name, outcome, extra.blocking))
         return out
 
-    def results(self, ctx: CheckContext) -> tuple[list[dg.AssetCheckResult], list[str]]:
+    def results(self, ctx: CheckContext, counts: list[SchemaCount] | None = None
+                ) -> tuple[list[dg.AssetCheckResult], list[str]]:
         """AssetCheckResults, and the names of failed blocking ERROR checks (empty = publish)."""
         results, blockers = [], []
-        for name, outcome, blocking in self.evaluate(ctx):
+        for name, outcome, blocking in self.evaluate(ctx, counts):
             severity = outcome.severity or ERROR
             if not outcome.passed and blocking and severity == ERROR:
                 blockers.append(name)
@@ -204,8 +218,32 @@ def _only_reads(schema: pa.DataFrameSchema) -> bool:
                 or schema.strict == "filter" or any(c.coerce or getattr(c, "parsers", None) for c in columns))
 
 
-def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, severity: dg.AssetCheckSeverity) -> Outcome:
-    """Validate lazily; summarize failures per pandera check, with a sample of failing rows."""
+@dataclass
+class SchemaCount:
+    """What validating rows against a pandera schema found, in a form parts of one partition
+    (e.g. one region's rows each, validated in parallel) add up to the whole partition's result."""
+
+    rows_checked: int
+    failing_rows: int          # rows failing at least one check
+    structural: int            # schema-level failures (a missing column, a wrong dtype)
+    table: list[dict]          # one line per declared check: column, check, failing_rows, examples
+    sample: list[dict]         # up to SAMPLE_ROWS failing rows
+
+    def __add__(self, other: SchemaCount) -> SchemaCount:
+        lines = {(r["column"], r["check"]): dict(r) for r in self.table}
+        for r in other.table:
+            line = lines.setdefault((r["column"], r["check"]), {**r, "failing_rows": 0, "examples": ""})
+            if line is not r:
+                line["failing_rows"] += r["failing_rows"]
+                examples = [e for e in (line["examples"].split(", ") + r["examples"].split(", ")) if e]
+                line["examples"] = ", ".join(list(dict.fromkeys(examples))[:3])
+        return SchemaCount(self.rows_checked + other.rows_checked, self.failing_rows + other.failing_rows,
+                           self.structural + other.structural, list(lines.values()),
+                           (self.sample + other.sample)[:SAMPLE_ROWS])
+
+
+def count_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> SchemaCount:
+    """Validate lazily; count failures per pandera check, with a sample of failing rows."""
     index = frame.index
     if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
         frame = frame.reset_index(drop=True)  # failure cases name rows by position
@@ -216,24 +254,33 @@ def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, severity: dg.Ass
         cases = pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])
     except pa_errors.SchemaErrors as exc:
         cases = exc.failure_cases
-    table = _per_check_table(schema, cases)
     rows = sorted({int(i) for i in cases["index"].dropna()}) if len(cases) else []
-    structural = cases[cases["index"].isna()] if len(cases) else cases
-    passed = not len(cases)
+    structural = int(cases["index"].isna().sum()) if len(cases) else 0
+    sample = frame.iloc[rows[:SAMPLE_ROWS]] if rows else frame.iloc[:0]
+    return SchemaCount(len(frame), len(rows), structural, _per_check_table(schema, cases), _records(sample))
+
+
+def schema_outcome(count: SchemaCount, severity: dg.AssetCheckSeverity) -> Outcome:
+    passed = not (count.failing_rows or count.structural)
     label = "contract" if severity == ERROR else "warning checks"
     if passed:
-        description = f"{len(frame):,} rows pass the {label} ({len(table)} checks)"
+        description = f"{count.rows_checked:,} rows pass the {label} ({len(count.table)} checks)"
     else:
-        failing = [f"{r['column']}: {r['check']} ({r['failing_rows']:,})" for r in table if r["failing_rows"]]
-        description = (f"{len(rows):,} of {len(frame):,} rows fail the {label}: " + "; ".join(failing[:6])
-                       + (f"; {len(structural)} schema-level failure(s)" if len(structural) else ""))
-    sample = frame.iloc[rows[:SAMPLE_ROWS]] if rows else frame.iloc[:0]
+        failing = [f"{r['column']}: {r['check']} ({r['failing_rows']:,})" for r in count.table if r["failing_rows"]]
+        description = (f"{count.failing_rows:,} of {count.rows_checked:,} rows fail the {label}: "
+                       + "; ".join(failing[:6])
+                       + (f"; {count.structural} schema-level failure(s)" if count.structural else ""))
     return Outcome(passed, description, {
-        "rows_checked": len(frame),
-        "failing_rows": len(rows) + (1 if len(structural) and not rows else 0),
-        "checks": dg.MetadataValue.md(_markdown(table)),
-        "failing_rows_sample": dg.MetadataValue.json(_records(sample)),
+        "rows_checked": count.rows_checked,
+        "failing_rows": count.failing_rows + (1 if count.structural and not count.failing_rows else 0),
+        "checks": dg.MetadataValue.md(_markdown(count.table)),
+        "failing_rows_sample": dg.MetadataValue.json(count.sample),
     })
+
+
+def run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, severity: dg.AssetCheckSeverity) -> Outcome:
+    """Validate lazily; summarize failures per pandera check, with a sample of failing rows."""
+    return schema_outcome(count_schema(schema, frame), severity)
 
 
 def _per_check_table(schema: pa.DataFrameSchema, cases: pd.DataFrame) -> list[dict]:

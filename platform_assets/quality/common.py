@@ -35,7 +35,7 @@ def duplicates(key: tuple[str, ...]) -> ExtraCheck:
 def no_rows_lost(key: tuple[str, ...]) -> ExtraCheck:
     def evaluate(ctx: CheckContext) -> Outcome:
         expected = int(ctx.stats["raw_distinct_keys"])
-        got = len(ctx.frame)
+        got = ctx.row_count
         meta = {"raw_distinct_keys": expected, "staging_rows": got}
         if expected == got:
             return Outcome(True, f"every one of the {expected:,} distinct raw {'/'.join(key)} is one staging row", meta)

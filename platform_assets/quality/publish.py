@@ -8,13 +8,13 @@ asset downstream of that partition is skipped in the run and stays unmaterialize
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from platform_assets.quality.checks import CheckContext, DatasetContract
+from platform_assets.quality.checks import CheckContext, DatasetContract, SchemaCount
 from platform_assets.storage.warehouse import Table
 
 
@@ -30,36 +30,58 @@ class Publisher:
 
     def publish(self, frame: pd.DataFrame, day: dt.date, stats: dict[str, Any] | None = None) -> bool:
         results, blockers = self.contract.results(CheckContext(frame, day, self.platform, stats or {}))
+        return self._decide(day, results, blockers, lambda: self.platform.warehouse().replace(self.table, frame, [day]))
+
+    def publish_parts(self, day: dt.date, counts: list[SchemaCount], rows: int, stats: dict[str, Any],
+                      write: Callable[[], object], discard: Callable[[], object]) -> bool:
+        """Publish a partition whose parts were validated (``counts``, added up) and staged by
+        steps of their own: the checks judge the whole partition, then ``write`` makes the staged
+        parts the partition, or ``discard`` drops them."""
+        results, blockers = self.contract.results(CheckContext(None, day, self.platform, stats, rows=rows), counts)
+        return self._decide(day, results, blockers, write, discard)
+
+    def _decide(self, day: dt.date, results: list[dg.AssetCheckResult], blockers: list[str],
+                write: Callable[[], object], discard: Callable[[], object] = lambda: None) -> bool:
         self.results_by_day[day] = results
         if blockers:
             self.blocked[day] = blockers
+            discard()
             if self.log:
                 failing = "; ".join(r.description or "" for r in results if r.check_name in blockers)
                 self.log.error(f"{self.contract.key.to_user_string()} {day} NOT published: blocking check(s) "
                                f"{', '.join(blockers)} failed: {failing}")
             return False
-        self.platform.warehouse().replace(self.table, frame, [day])
+        write()
         self.written.append(day)
         return True
 
-    def outputs(self, metadata: dict[str, Any]) -> Iterator[Any]:
+    def outputs(self, metadata: dict[str, Any], output: str | None = None) -> Iterator[Any]:
         """The materialization and check results of the run's dates. One date: as Dagster ties them
         to the run's partition. A range (a backfill run): every date's results recorded against its
-        own partition, and only the dates actually published recorded as materialized."""
+        own partition, and only the dates actually published recorded as materialized.
+        ``output``: the asset's output when this is an op of a graph-backed asset."""
         from platform_assets.conventions import plain_metadata
 
         days = sorted(self.results_by_day)
         if len(days) == 1:
             results = self.results_by_day[days[0]]
-            if self.written:
+            if self.written and output:
+                yield dg.Output(None, output, metadata=plain_metadata(metadata))
+                yield from results
+            elif self.written:
                 yield dg.MaterializeResult(asset_key=self.contract.key, metadata=plain_metadata(metadata),
                                            check_results=results)
             else:
                 # Nothing published: report the checks; Dagster fails the step on the blocking failure.
                 yield from results
+                if output:  # an op's results are not tied to blocking specs: fail it here
+                    raise dg.Failure(self._blocked_message(), allow_retries=False)
             return
         if not self.blocked:
-            yield dg.MaterializeResult(asset_key=self.contract.key, metadata=plain_metadata(metadata))
+            if output:
+                yield dg.Output(None, output, metadata=plain_metadata(metadata))
+            else:
+                yield dg.MaterializeResult(asset_key=self.contract.key, metadata=plain_metadata(metadata))
         else:
             # The asset's output stays unset, so nothing downstream runs on this range.
             for day in self.written:
@@ -67,6 +89,10 @@ class Publisher:
                                               metadata=plain_metadata(metadata))
         blocking = {spec.name: spec.blocking for spec in self.contract.specs()}
         yield from per_partition_checks(self.results_by_day, blocking)
+
+    def _blocked_message(self) -> str:
+        return "; ".join(f"{self.contract.key.to_user_string()} {day} not published: blocking check(s) "
+                         f"{', '.join(names)} failed" for day, names in sorted(self.blocked.items()))
 
 
 def per_partition_checks(results_by_day: dict[dt.date, list[dg.AssetCheckResult]], blocking: dict[str, bool],
