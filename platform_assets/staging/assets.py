@@ -4,16 +4,20 @@ Each processes every date of its run (one, or a backfill range).
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from platform_assets import keys, scheduling
 from platform_assets.automation import DOWNSTREAM
 from platform_assets.conventions import asset_attributes, input_reads, partition_dates, runbook_metadata
 from platform_assets.ingestion import registry
+from platform_assets.ingestion.assets import staging_token
 from platform_assets.ingestion.framework import raw_table
 from platform_assets.partitions import DAILY_PARTITIONS
+from platform_assets.quality.checks import SchemaCount
 from platform_assets.quality.common import raw_distinct_keys
 from platform_assets.quality.publish import Publisher
 from platform_assets.resources import PlatformResource
@@ -114,22 +118,7 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
             pub.publish(frame, day, stats.check_stats())
         yield from pub.outputs({**stats.as_metadata(), "skus": int(frame["sku"].nunique())})
 
-    @dg.multi_asset(specs=[_spec(
-        keys.STG_POS_LINES,
-        "Store transaction lines, typed and deduplicated on (transaction_id, sku) (re-sent rows removed), "
-        "currency codes upper-cased, amounts in USD cents at the business date's rate. Voids are kept "
-        "(the metrics ignore them); walk-in sales have no customer_id.",
-        "sales", deps=[_raw_dep("pos_transactions"), _fx_dep()], **a)], check_specs=_checks(keys.STG_POS_LINES),
-        partitions_def=DAILY_PARTITIONS, name="stg_pos_lines",
-        **scheduling.asset_step("stg_pos_lines"))
-    def stg_pos_lines(context: dg.AssetExecutionContext, platform: PlatformResource):
-        wh, pub = input_reads(platform, context), _publisher(keys.STG_POS_LINES, platform, context)
-        for day in partition_dates(context):
-            raw = read_raw(wh, "pos_transactions", day)
-            frame, stats = _guard(lambda d=day: T.pos_lines(raw, read_rates(wh, d), d))
-            pub.publish(frame, day, _stats(stats, raw, S.stg_pos_lines.KEY))
-        yield from pub.outputs({**stats.as_metadata(), "transactions": int(frame["transaction_id"].nunique()),
-                                "walk_in_lines": int(frame["customer_id"].isna().sum())})
+    stg_pos_lines = pos_lines_asset(team)
 
     @dg.multi_asset(specs=[
         _spec(keys.STG_ORDERS, "Online orders, one row each, deduplicated on order_id; totals of their lines "
@@ -288,6 +277,140 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
 
     return [stg_fx_rates, stg_products, stg_pos_lines, stg_orders, stg_refunds, stg_gl_entries, stg_customers,
             stg_app_events, stg_experiment_assignments, stg_marketing, stg_customer_first_orders]
+
+
+# ---------------------------------------------------------------------------------------------
+# stg_pos_lines: one step per region, as the POS import (the close's critical path)
+# ---------------------------------------------------------------------------------------------
+
+POS_SOURCE = "pos_transactions"
+POS_STEP = "stg_pos_lines"
+POS_DESCRIPTION = (
+    "Store transaction lines, typed and deduplicated on (transaction_id, sku) (re-sent rows removed), "
+    "currency codes upper-cased, amounts in USD cents at the business date's rate. Voids are kept "
+    "(the metrics ignore them); walk-in sales have no customer_id.")
+
+
+@dataclass
+class LinesPart:
+    """What one region's step found for one date; its rows are staged in the warehouse, not yet
+    visible. Hashes stand for the distinct raw keys and transactions: equal hashes in two parts
+    may be a collision, never a miss, so distinct hashes prove the parts share no key."""
+
+    label: str
+    day: dt.date
+    rows: int
+    counts: list[SchemaCount]
+    stats: dict                 # what the duplicates and no_rows_lost checks read
+    metadata: dict              # CleanStats.as_metadata()
+    key_hashes: np.ndarray      # distinct raw (transaction_id, sku), hashed
+    transaction_hashes: np.ndarray
+    walk_in_lines: int
+
+
+def _distinct_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    if frame.empty:
+        return np.zeros(0, dtype=np.uint64)
+    return np.unique(pd.util.hash_pandas_object(frame[columns], index=False).to_numpy())
+
+
+def _lines_metadata(meta: dict, transactions: int, walk_in_lines: int) -> dict:
+    return {**meta, "transactions": transactions, "walk_in_lines": walk_in_lines}
+
+
+def _pos_lines_part(platform: PlatformResource, wh, label: str, file_name: str, day: dt.date, token: str
+                    ) -> LinesPart:
+    """Read one region's raw lines, transform them, validate them and stage them as that region's
+    part of the date's new version."""
+    contract = S.CONTRACTS[keys.STG_POS_LINES]
+    raw = wh.read(raw_table(POS_SOURCE), day, day, where={"_file": [file_name]})
+    frame, stats = _guard(lambda: T.pos_lines(raw, read_rates(wh, day), day))
+    platform.warehouse().stage(table(keys.STG_POS_LINES), day, token, frame, "region", label)
+    return LinesPart(label, day, len(frame), contract.count_rows(frame), _stats(stats, raw, S.stg_pos_lines.KEY),
+                     stats.as_metadata(), _distinct_hashes(raw, list(S.stg_pos_lines.KEY)),
+                     _distinct_hashes(frame, ["transaction_id"]), int(frame["customer_id"].isna().sum()))
+
+
+def _added(parts: list[LinesPart], attribute: str) -> dict:
+    total: dict = {}
+    for part in parts:
+        for name, value in getattr(part, attribute).items():
+            total[name] = total.get(name, 0) + value
+    return total
+
+
+def pos_lines_asset(team: Team) -> dg.AssetsDefinition:
+    """stg_pos_lines as a graph: each region's lines are read, transformed, checked and staged by a
+    step of its own, in parallel (the three of them on the close's critical path once the import
+    is done); a publish step adds their check results up and makes the parts the partition at once,
+    or drops them. Parts are independent only when no (transaction_id, sku) was delivered in two
+    regions' files (deduplication would pick across files); a date where one was is transformed
+    whole in the publish step, as a single step would."""
+    regions = registry.get(POS_SOURCE).contract.split_files
+    check_specs = _checks(keys.STG_POS_LINES)
+    check_outputs = [spec.get_python_identifier() for spec in check_specs]
+    spec = _spec(keys.STG_POS_LINES, POS_DESCRIPTION, "sales", team, [])
+
+    def region_op(label: str, file_name: str) -> dg.OpDefinition:
+        @dg.op(name=f"lines_{label.lower()}", ins={"raw": dg.In(dg.Nothing), "fx": dg.In(dg.Nothing)},
+               tags={**scheduling.op_tags(POS_STEP), "platform/part": label}, pool=scheduling.pool(POS_STEP),
+               description=f"Transform, check and stage the {label} lines of {file_name} (not yet visible).")
+        def _lines(context: dg.OpExecutionContext, platform: PlatformResource) -> list:
+            wh, run_id = input_reads(platform, context), context.run.run_id
+            return [_pos_lines_part(platform, wh, label, file_name, day, staging_token(run_id, POS_STEP, day))
+                    for day in partition_dates(context)]
+
+        return _lines
+
+    @dg.op(name="publish_lines", tags=scheduling.op_tags(POS_STEP), pool=scheduling.pool(POS_STEP),
+           out={"result": dg.Out(dg.Nothing, is_required=False),
+                **{name: dg.Out(dg.Nothing, is_required=False) for name in check_outputs}},
+           description="Judge each date's lines as a whole from the regions' checks and publish the staged parts "
+                       "at once, or drop them.")
+    def publish_lines(context: dg.OpExecutionContext, platform: PlatformResource, parts: list):
+        wh, run_id = input_reads(platform, context), context.run.run_id
+        pub = _publisher(keys.STG_POS_LINES, platform, context)
+        by_day: dict[dt.date, list[LinesPart]] = {}
+        for part in (p for region_parts in parts for p in region_parts):
+            by_day.setdefault(part.day, []).append(part)
+        stg = table(keys.STG_POS_LINES)
+        for day in partition_dates(context):
+            token, day_parts = staging_token(run_id, POS_STEP, day), by_day[day]
+            keys_seen = np.concatenate([p.key_hashes for p in day_parts])
+            if len(np.unique(keys_seen)) < len(keys_seen):
+                platform.warehouse().discard(stg, day, token)
+                context.log.warning(f"stg_pos_lines {day}: a (transaction_id, sku) was delivered in more than one "
+                                    "region's file; the date is deduplicated and checked whole")
+                raw = read_raw(wh, POS_SOURCE, day)
+                frame, stats = _guard(lambda d=day: T.pos_lines(raw, read_rates(wh, d), d))
+                pub.publish(frame, day, _stats(stats, raw, S.stg_pos_lines.KEY))
+                metadata = _lines_metadata(stats.as_metadata(), int(frame["transaction_id"].nunique()),
+                                           int(frame["customer_id"].isna().sum()))
+                continue
+            counts = [sum(found, start=first) for first, *found in zip(*(p.counts for p in day_parts))]
+            labels = [p.label for p in day_parts]
+            pub.publish_parts(day, counts, sum(p.rows for p in day_parts), _added(day_parts, "stats"),
+                              write=lambda d=day, t=token: platform.warehouse().publish(stg, d, t, "region", labels),
+                              discard=lambda d=day, t=token: platform.warehouse().discard(stg, d, t))
+            metadata = _lines_metadata(_added(day_parts, "metadata"),
+                                       len(np.unique(np.concatenate([p.transaction_hashes for p in day_parts]))),
+                                       sum(p.walk_in_lines for p in day_parts))
+        yield from pub.outputs(metadata, output="result")
+
+    region_ops = [region_op(label, file_name) for label, file_name in regions.items()]
+
+    @dg.graph_asset(
+        key=keys.STG_POS_LINES, description=spec.description, partitions_def=DAILY_PARTITIONS,
+        ins={"raw": dg.AssetIn(key=keys.raw_key(POS_SOURCE), dagster_type=dg.Nothing),
+             "fx": dg.AssetIn(key=keys.STG_FX_RATES, dagster_type=dg.Nothing)},
+        check_specs=check_specs, kinds=spec.kinds, code_version=spec.code_version, metadata=spec.metadata,
+        automation_condition=spec.automation_condition, group_name=spec.group_name, owners=spec.owners,
+        tags=spec.tags, backfill_policy=scheduling.backfill_policy(POS_STEP),
+    )
+    def stg_pos_lines(raw, fx):
+        return publish_lines([op(raw=raw, fx=fx) for op in region_ops])
+
+    return stg_pos_lines
 
 
 def _guard(fn):
