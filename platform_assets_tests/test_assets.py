@@ -192,7 +192,7 @@ def test_a_key_delivered_in_two_regions_files_is_deduplicated_across_them(tmp_pa
                                                         keys.STG_FX_RATES, keys.STG_POS_LINES])
     assert result.success
     logs = [e.user_message for e in instance.all_logs(result.run_id)]
-    assert any("delivered in more than one region's file" in m for m in logs)
+    assert any("a transaction was delivered in more than one region's file" in m for m in logs)
     checks = _assert_same_as_whole_day(platform, result, day(6))
     assert "2 conflicting version(s)" in checks["duplicates"].description
     published = platform.warehouse().read(table(keys.STG_POS_LINES), day(6), day(6))

@@ -7,8 +7,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import dagster as dg
-import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from platform_assets import keys, scheduling
 from platform_assets.automation import DOWNSTREAM
@@ -294,8 +295,8 @@ POS_DESCRIPTION = (
 @dataclass
 class LinesPart:
     """What one region's step found for one date; its rows are staged in the warehouse, not yet
-    visible. Hashes stand for the distinct raw keys and transactions: equal hashes in two parts
-    may be a collision, never a miss, so distinct hashes prove the parts share no key."""
+    visible. ``transaction_ids``: the distinct raw transaction ids, for the publish step to rule out
+    a (transaction_id, sku) delivered in two regions' files (no shared transaction, no shared key)."""
 
     label: str
     day: dt.date
@@ -303,19 +304,17 @@ class LinesPart:
     counts: list[SchemaCount]
     stats: dict                 # what the duplicates and no_rows_lost checks read
     metadata: dict              # CleanStats.as_metadata()
-    key_hashes: np.ndarray      # distinct raw (transaction_id, sku), hashed
-    transaction_hashes: np.ndarray
+    transaction_ids: pa.Array
+    transactions: int           # distinct transaction ids staged
     walk_in_lines: int
-
-
-def _distinct_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    if frame.empty:
-        return np.zeros(0, dtype=np.uint64)
-    return np.unique(pd.util.hash_pandas_object(frame[columns], index=False).to_numpy())
 
 
 def _lines_metadata(meta: dict, transactions: int, walk_in_lines: int) -> dict:
     return {**meta, "transactions": transactions, "walk_in_lines": walk_in_lines}
+
+
+def _distinct(values: pd.Series) -> pa.Array:
+    return pc.unique(pa.array(values, type=pa.string()))
 
 
 def _pos_lines_part(platform: PlatformResource, wh, label: str, file_name: str, day: dt.date, token: str
@@ -327,8 +326,8 @@ def _pos_lines_part(platform: PlatformResource, wh, label: str, file_name: str, 
     frame, stats = _guard(lambda: T.pos_lines(raw, read_rates(wh, day), day))
     platform.warehouse().stage(table(keys.STG_POS_LINES), day, token, frame, "region", label)
     return LinesPart(label, day, len(frame), contract.count_rows(frame), _stats(stats, raw, S.stg_pos_lines.KEY),
-                     stats.as_metadata(), _distinct_hashes(raw, list(S.stg_pos_lines.KEY)),
-                     _distinct_hashes(frame, ["transaction_id"]), int(frame["customer_id"].isna().sum()))
+                     stats.as_metadata(), _distinct(raw["transaction_id"]), len(_distinct(frame["transaction_id"])),
+                     int(frame["customer_id"].isna().sum()))
 
 
 def _added(parts: list[LinesPart], attribute: str) -> dict:
@@ -344,8 +343,8 @@ def pos_lines_asset(team: Team) -> dg.AssetsDefinition:
     step of its own, in parallel (the three of them on the close's critical path once the import
     is done); a publish step adds their check results up and makes the parts the partition at once,
     or drops them. Parts are independent only when no (transaction_id, sku) was delivered in two
-    regions' files (deduplication would pick across files); a date where one was is transformed
-    whole in the publish step, as a single step would."""
+    regions' files (deduplication would pick across files); a date where a transaction was is
+    transformed whole in the publish step, as a single step would."""
     regions = registry.get(POS_SOURCE).contract.split_files
     check_specs = _checks(keys.STG_POS_LINES)
     check_outputs = [spec.get_python_identifier() for spec in check_specs]
@@ -376,11 +375,11 @@ def pos_lines_asset(team: Team) -> dg.AssetsDefinition:
         stg = table(keys.STG_POS_LINES)
         for day in partition_dates(context):
             token, day_parts = staging_token(run_id, POS_STEP, day), by_day[day]
-            keys_seen = np.concatenate([p.key_hashes for p in day_parts])
-            if len(np.unique(keys_seen)) < len(keys_seen):
+            ids = pd.Series(pa.concat_arrays([p.transaction_ids for p in day_parts]), dtype=pd.ArrowDtype(pa.string()))
+            if len(pd.unique(ids)) < len(ids):  # pd.unique: 50 ms for 420k ids, pc.count_distinct 200 ms
                 platform.warehouse().discard(stg, day, token)
-                context.log.warning(f"stg_pos_lines {day}: a (transaction_id, sku) was delivered in more than one "
-                                    "region's file; the date is deduplicated and checked whole")
+                context.log.warning(f"stg_pos_lines {day}: a transaction was delivered in more than one region's "
+                                    "file; the date is deduplicated and checked whole")
                 raw = read_raw(wh, POS_SOURCE, day)
                 frame, stats = _guard(lambda d=day: T.pos_lines(raw, read_rates(wh, d), d))
                 pub.publish(frame, day, _stats(stats, raw, S.stg_pos_lines.KEY))
@@ -392,8 +391,7 @@ def pos_lines_asset(team: Team) -> dg.AssetsDefinition:
             pub.publish_parts(day, counts, sum(p.rows for p in day_parts), _added(day_parts, "stats"),
                               write=lambda d=day, t=token: platform.warehouse().publish(stg, d, t, "region", labels),
                               discard=lambda d=day, t=token: platform.warehouse().discard(stg, d, t))
-            metadata = _lines_metadata(_added(day_parts, "metadata"),
-                                       len(np.unique(np.concatenate([p.transaction_hashes for p in day_parts]))),
+            metadata = _lines_metadata(_added(day_parts, "metadata"), sum(p.transactions for p in day_parts),
                                        sum(p.walk_in_lines for p in day_parts))
         yield from pub.outputs(metadata, output="result")
 

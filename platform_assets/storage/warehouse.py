@@ -110,7 +110,8 @@ class Warehouse(ABC):
         Warehouse.check_frame(table, frame, [day])
         if part_column not in frame.columns:
             raise ValueError(f"{table}: frame has no part column {part_column!r}")
-        other = sorted(set(frame[part_column].dropna().astype(str).unique()) - {part_value})
+        other = sorted({str(v) for v in frame[part_column].dropna().unique()} - {part_value})  # str() of the few
+        # distinct values, not of every row (astype(str) made a Python string per row: ~0.1 s per 370k)
         if other or frame[part_column].isna().any():
             raise ValueError(f"{table} {day}: the part {part_column}={part_value!r} has rows of "
                              f"{other[:3] or ['(missing)']}")
