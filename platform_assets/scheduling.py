@@ -42,13 +42,17 @@ CHUNKED = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
 # Seconds of each step at bench scale, in process (the step statistics of the sequential day that
 # `make bench ONLY=parallel` runs), and what starting a step's process adds (step_overhead_s). A
 # graph-backed asset split into parts that run side by side counts its chain: the longest part and
-# the step after it (stg_pos_lines: a region's step, 0.7-1.1 s, and publish_lines, 0.1 s; 3.8 s as
-# one step before the split).
+# the step after it (stg_pos_lines: a region's step, 0.6-0.7 s, and publish_lines, 0.1 s).
+# Medians of three in-process days, 2026-12-03. The table before dated from an older, slower build
+# (raw_app_events 7.1 s, now 3.3 s; stg_app_events_and_active_users 7.5 s, now 4.5 s) and started
+# the app events before raw_orders, whose chain (orders staging, first orders, unit profit, the
+# reports) is now the day's longest: the orders chain ended the run. Parallel over in-process with
+# the new table, 4 interleaved pairs: median 0.702 against 0.756 with the old (3 of 4 pairs lower).
 EXPECTED_SECONDS: dict[str, float] = {
-    "raw_app_events": 7.1, "stg_app_events_and_active_users": 7.5, "raw_orders": 6.6, "stg_orders_and_lines": 2.6,
-    "raw_pos_transactions": 2.9, "stg_pos_lines": 1.4, "revenue_close": 1.1, "unit_level_profit": 2.1,
-    "raw_experiment_assignments": 0.9, "stg_experiment_assignments": 1.4, "stg_customer_first_orders": 0.8,
-    "daily_growth": 0.8, "aggregate_profit": 0.8,
+    "raw_orders": 5.6, "stg_app_events_and_active_users": 4.5, "raw_app_events": 3.3, "unit_level_profit": 2.5,
+    "stg_orders_and_lines": 2.4, "raw_pos_transactions": 1.5, "daily_growth": 0.9, "aggregate_profit": 0.85,
+    "stg_pos_lines": 0.8, "stg_customer_first_orders": 0.55, "raw_experiment_assignments": 0.5,
+    "stg_experiment_assignments": 0.5, "revenue_close": 0.5,
 }
 SMALL_STEP_SECONDS = 0.2  # every other step: a small import, staging or report
 STEP_START_SECONDS = 0.35
@@ -61,14 +65,14 @@ PRIORITY_UNIT_SECONDS = 0.1  # priorities count tenths of a second: rounding to 
 
 # step -> priority: critical_path_priorities() of the daily graph (test_definitions keeps it so).
 PRIORITIES: dict[str, int] = {
-    "raw_pos_transactions": 176, "raw_fx_rates": 172, "stg_fx_rates": 166, "stg_pos_lines": 143, "revenue_close": 126,
+    "raw_fx_rates": 172, "stg_fx_rates": 167, "raw_pos_transactions": 158, "stg_pos_lines": 140, "revenue_close": 120,
     "revenue_close_reconciles_with_ledger": 106,
-    "raw_app_events": 158, "raw_orders": 130, "stg_app_events_and_active_users": 84, "stg_orders_and_lines": 61,
-    "raw_experiment_assignments": 54, "stg_experiment_assignments": 42, "raw_refunds": 37, "raw_products": 35,
-    "stg_refunds": 32, "stg_products": 30, "unit_level_profit": 24, "stg_customer_first_orders": 23,
-    "raw_customers": 22, "raw_yotpo": 22, "raw_attentive": 22, "raw_pinterest_ads": 22, "raw_tiktok_ads": 22,
-    "raw_klaviyo": 22, "stg_marketing": 17, "stg_customers": 17, "raw_gl_entries": 16, "daily_growth": 11,
-    "stg_gl_entries": 11, "aggregate_profit": 11, "aggregate_growth": 6, "aggregate_engagement": 6,
+    "raw_orders": 121, "raw_app_events": 90, "stg_orders_and_lines": 62, "stg_app_events_and_active_users": 54,
+    "raw_experiment_assignments": 45, "raw_products": 40, "raw_refunds": 40, "stg_experiment_assignments": 37,
+    "stg_products": 34, "stg_refunds": 34, "unit_level_profit": 28, "raw_customers": 24, "raw_tiktok_ads": 23,
+    "raw_attentive": 23, "raw_klaviyo": 23, "raw_pinterest_ads": 23, "raw_yotpo": 23, "stg_customer_first_orders": 21,
+    "stg_marketing": 18, "stg_customers": 18, "raw_gl_entries": 16, "daily_growth": 12, "aggregate_profit": 12,
+    "stg_gl_entries": 11, "aggregate_growth": 6, "aggregate_engagement": 6,
 }
 
 # Steps moving a bench-scale (1M-row) partition through the warehouse.
