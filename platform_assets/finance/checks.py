@@ -8,6 +8,7 @@ last, without re-materializing the close.
 import dagster as dg
 
 from platform_assets import keys, scheduling
+from platform_assets.automation import RECHECK
 from platform_assets.conventions import partition_dates, plain_metadata
 from platform_assets.finance.schemas.revenue_close import reconciles_with_ledger
 from platform_assets.partitions import DAILY_PARTITIONS
@@ -24,6 +25,7 @@ def build() -> list[dg.AssetChecksDefinition]:
         additional_deps=[keys.STG_GL_ENTRIES],
         partitions_def=DAILY_PARTITIONS,  # per business date (see quality/checks.py on the preview flag)
         blocking=False,
+        automation_condition=RECHECK,  # after a backfill that ran it before the ledger (automation.py)
         **scheduling.check_step("revenue_close_reconciles_with_ledger"),
         description="Revenue (gross - discounts) and refunds per entity match the ledger's revenue and refunds "
                     "accounts. Threshold: 0.1% (config/quality.yaml reconciliation.tolerance) (ERROR)",
