@@ -11,7 +11,9 @@ heaviest step (a bench-scale step holds a 1M-row partition, ~1.5 GB at peak), ov
 PLATFORM_MAX_CONCURRENT_STEPS. Steps wait on the disk, the database and the run's own event
 writes part of the time, so a third step on 2 cores keeps both busy: a bench-scale day took
 29.2 s with 2 concurrent steps and 26.8 s with 3 (39.1 s in process); 4 was no better and
-noisier (25.6-29.0 s).
+noisier (25.6-29.0 s). Re-measured 2026-12-03 with the steps' waits removed: 2 gave the
+lower daily ratio in 5 of 6 interleaved rounds, 3 the shorter POS tail (its three regional imports
+at once), which is what the deadline needs; 3 stays (docs/decisions.md).
 """
 
 from __future__ import annotations
