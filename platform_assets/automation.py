@@ -7,9 +7,9 @@ Raw imports are started by the arrival sensor (a source's day is complete), not 
 
 A standalone check with an input besides its asset (the ledger reconciliation reads the close and
 the ledger) that failed runs again, for any date, when one of its inputs updates in a run that did
-not also run the check (``RECHECK``). Dagster's backfills order a check by its asset only: a backfill can
-run the reconciliation with the close, before the same dates' ledger is staged in a later run,
-and the check fails for want of a ledger; once the ledger is staged, this runs it again. A check
+not also run the check (``RECHECK``). Dagster's backfills order a check by its asset only: a
+backfill can run the reconciliation with the close, before the same dates' ledger is staged in a
+later run, and the check fails for want of a ledger; once the ledger is staged, this runs it again. A check
 that passed is not repeated (a backfill that staged the ledger first re-ran every date's check
 without this), nor are the arrival sensor's runs, which include the check with whichever input
 lands last.

@@ -345,10 +345,10 @@ def test_the_reconciliation_runs_again_once_the_ledger_is_staged_after_it(tmp_pa
     the ledger is staged, once. Real runs on a real instance; the automation evaluated as the
     daemon's sensor would. (A run that stages the ledger and runs the check, as the arrival sensor
     plans one, is not repeated: Dagster reads that from the run's check selection, which sensor
-    and backfill runs record and in-process runs do not. The daemon backfill test checks every
-    date's reconciliation passes in the end.)"""
+    and backfill runs record and in-process runs do not. The daemon backfill test checks each
+    date's reconciliation ends as in the per-date materialization.)"""
     check = dg.AssetCheckKey(keys.REVENUE_CLOSE, "reconciles_with_ledger")
-    ledger = {dg.AssetKey("raw_gl_entries"), keys.STG_GL_ENTRIES}
+    ledger = {keys.raw_key("gl_entries"), keys.STG_GL_ENTRIES}
     platform = PlatformResource(landing_dir=str(landing_clean), data_dir=str(tmp_path / "data"))
     defs = build_definitions(platform=platform)
     job = defs.resolve_job_def(DAILY_JOB)
