@@ -28,6 +28,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "read when definitions load)",
     "PLATFORM_MAX_CONCURRENT_STEPS": "Steps a run executes at once (default: cores, capped by memory / 3 GB; read "
     "when definitions load)",
+    "PLATFORM_STEP_WORKERS": "1 (default): a run's steps run in worker processes it reuses step after step; 0: a "
+    "new process per step, as Dagster's multiprocess executor does (read when a run starts)",
     "PLATFORM_SLACK_WEBHOOK_URL": "Slack-compatible incoming webhook for the team channel (medium/low alerts)",
     "PLATFORM_PAGERDUTY_ROUTING_KEY": "PagerDuty Events API v2 routing key (critical/high alerts page on-call)",
     "PLATFORM_PAGERDUTY_EVENTS_URL": "PagerDuty Events API endpoint (default https://events.pagerduty.com/v2/enqueue)",
@@ -46,6 +48,7 @@ class Settings:
     config_dir: Path | None = None
     sensor_interval_seconds: int | None = None
     max_concurrent_steps: str | None = None
+    step_workers: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +64,7 @@ class Settings:
             sensor_interval_seconds=int(env["PLATFORM_SENSOR_INTERVAL_SECONDS"])
             if env.get("PLATFORM_SENSOR_INTERVAL_SECONDS") else None,
             max_concurrent_steps=env.get("PLATFORM_MAX_CONCURRENT_STEPS") or None,
+            step_workers=_flag(env.get("PLATFORM_STEP_WORKERS"), default=True, name="PLATFORM_STEP_WORKERS"),
         )
 
     @property
@@ -72,6 +76,16 @@ class Settings:
         if self.database_url:
             return _sqlalchemy_url(self.database_url)
         return f"sqlite:///{self.data_dir / 'ledger.sqlite'}"
+
+
+def _flag(value: str | None, default: bool, name: str) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={value!r}: expected 1 or 0")
 
 
 def _sqlalchemy_url(url: str) -> str:

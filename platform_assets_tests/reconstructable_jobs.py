@@ -66,3 +66,89 @@ def compute_log_probe_job() -> dg.JobDefinition:
         print_and_count_children()
 
     return compute_log_probe
+
+
+def _pid_file(context, name: str | None = None):
+    from pathlib import Path
+
+    path = Path(context.op_config["dir"]) / (name or context.op_handle.name)
+    path.write_text(str(__import__("os").getpid()))
+    return path
+
+
+@dg.op(config_schema={"dir": str})
+def record_pid(context) -> None:
+    _pid_file(context)
+
+
+def worker_reuse_job() -> dg.JobDefinition:
+    """Six independent steps, two at a time."""
+    from platform_assets import execution
+
+    @dg.job(executor_def=execution.executor(2))
+    def worker_reuse():
+        for i in range(6):
+            record_pid.alias(f"step_{i}")()
+
+    return worker_reuse
+
+
+@dg.op(config_schema={"dir": str}, tags={"dagster/priority": "10"})
+def crash(context) -> None:
+    """Dies as a step process killed by the kernel would (no exception, no events)."""
+    import os
+
+    _pid_file(context)
+    os._exit(3)
+
+
+@dg.op(config_schema={"dir": str}, tags={"dagster/priority": "0"})
+def after_crash(context) -> None:
+    _pid_file(context)
+
+
+def worker_crash_job() -> dg.JobDefinition:
+    """A step whose process dies, then (one step at a time) an independent step."""
+    from platform_assets import execution
+
+    @dg.job(executor_def=execution.executor(1))
+    def worker_crash():
+        crash()
+        after_crash()
+
+    return worker_crash
+
+
+@dg.op(config_schema={"dir": str, "seconds": float})
+def hold(context) -> None:
+    """Records its process, then works for ``seconds``; records an interruption if it gets one."""
+    import time
+
+    _pid_file(context)
+    try:
+        deadline = time.monotonic() + context.op_config["seconds"]
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+    except BaseException:
+        _pid_file(context, "interrupted")
+        raise
+
+
+def worker_hold_job() -> dg.JobDefinition:
+    from platform_assets import execution
+
+    @dg.job(executor_def=execution.executor(1))
+    def worker_hold():
+        hold()
+
+    return worker_hold
+
+
+def run_hold_job(dagster_home: str, directory: str, seconds: float) -> None:
+    """A run process (spawned, as a code server starts one) executing worker_hold_job."""
+    import os
+
+    os.environ["DAGSTER_HOME"] = dagster_home
+    with dg.DagsterInstance.get() as instance:
+        dg.execute_job(dg.reconstructable(worker_hold_job), instance=instance,
+                       run_config={"ops": {"hold": {"config": {"dir": directory, "seconds": seconds}}}})

@@ -1,0 +1,122 @@
+"""Step workers (platform_assets/workers.py): a run's steps run in worker processes it reuses.
+
+Real runs with the platform's executor (forkserver, preload), real processes and signals."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from platform_assets_tests.reconstructable_jobs import (run_hold_job, worker_crash_job, worker_hold_job,
+                                                        worker_reuse_job)
+
+
+def _home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
+    return home
+
+
+def _pids(directory: Path) -> dict[str, int]:
+    return {p.name: int(p.read_text()) for p in directory.iterdir()}
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a re-parented child may stay unreaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def _run(instance, job, directory: Path, **op_config):
+    ops = {name: {"config": {"dir": str(directory), **op_config.get(name, {})}} for name in _op_names(job)}
+    return dg.execute_job(dg.reconstructable(job), instance=instance, run_config={"ops": ops})
+
+
+def _op_names(job) -> list[str]:
+    return list(job().graph.node_names())
+
+
+@pytest.mark.parametrize("workers", ["1", "0"])
+def test_steps_share_the_runs_workers_unless_turned_off(tmp_path, monkeypatch, workers):
+    """Six steps, two at a time: two worker processes run them all; with PLATFORM_STEP_WORKERS=0
+    each step has a process of its own (Dagster's multiprocess executor)."""
+    monkeypatch.setenv("PLATFORM_STEP_WORKERS", workers)
+    out = tmp_path / "pids"
+    out.mkdir()
+    with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
+        result = _run(instance, worker_reuse_job, out)
+        assert result.success
+        successes = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS).records
+    pids = _pids(out)
+    assert sorted(pids) == [f"step_{i}" for i in range(6)] and len(successes) == 6
+    processes = set(pids.values())
+    if workers == "1":
+        assert len(processes) <= 2  # one worker per slot
+    else:
+        assert len(processes) == 6
+    assert os.getpid() not in pids.values()
+
+
+def test_a_step_whose_worker_dies_fails_and_the_next_step_gets_a_new_worker(tmp_path):
+    out = tmp_path / "pids"
+    out.mkdir()
+    with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
+        result = _run(instance, worker_crash_job, out)
+        assert not result.success
+        failed = {e.step_key for e in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)}
+        succeeded = {e.step_key for e in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)}
+        engine = [e.message for e in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)]
+    assert failed == {"crash"} and succeeded == {"after_crash"}
+    assert any("child process for step crash" in (m or "") for m in engine), engine
+    pids = _pids(out)
+    assert pids["after_crash"] != pids["crash"]
+
+
+def _spawn_hold(tmp_path: Path, seconds: float):
+    out = tmp_path / "pids"
+    out.mkdir()
+    run = multiprocessing.get_context("spawn").Process(target=run_hold_job,
+                                                       args=(str(_home(tmp_path)), str(out), seconds))
+    run.start()
+    assert _wait_for(lambda: (out / "hold").exists(), 120), "the step did not start"
+    return run, out, int((out / "hold").read_text())
+
+
+def test_interrupting_the_run_interrupts_the_step_in_its_worker_and_retires_it(tmp_path):
+    run, out, worker = _spawn_hold(tmp_path, seconds=60)
+    try:
+        os.kill(run.pid, signal.SIGINT)  # what terminating a run sends its process
+        run.join(60)
+        assert not run.is_alive(), "the run did not end after the interrupt"
+        assert (out / "interrupted").exists(), "the step was not interrupted"
+        assert _wait_for(lambda: not _running(worker), 10), "the interrupted worker was not retired"
+    finally:
+        if run.is_alive():
+            run.kill()
+
+
+def test_workers_exit_when_their_run_process_is_killed(tmp_path):
+    run, out, worker = _spawn_hold(tmp_path, seconds=1)
+    run.kill()  # SIGKILL: the run process closes nothing
+    run.join(30)
+    # The step finishes its second, then the worker finds its run gone at its next wait for a step.
+    assert _wait_for(lambda: not _running(worker), 15), "a worker outlived its run process"
+    assert not (out / "interrupted").exists()
