@@ -101,11 +101,7 @@ platform_multiprocess_executor = dg.ExecutorDefinition(
 
 
 def executor(max_concurrent: int) -> dg.ExecutorDefinition:
-    extra = {}
-    if os.environ.get("PLATFORM_EXP_CORE_LIMIT"):
-        extra["tag_concurrency_limits"] = [{"key": "platform/cpu", "value": "core",
-                                            "limit": int(os.environ["PLATFORM_EXP_CORE_LIMIT"])}]
-    return platform_multiprocess_executor.configured({**extra,
+    return platform_multiprocess_executor.configured({
         "max_concurrent": max_concurrent,
         "start_method": {"forkserver": {"preload_modules": PRELOAD_MODULES}},
     })
