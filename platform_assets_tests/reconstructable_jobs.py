@@ -68,12 +68,11 @@ def compute_log_probe_job() -> dg.JobDefinition:
     return compute_log_probe
 
 
-def _pid_file(context, name: str | None = None):
+def _pid_file(context, name: str | None = None) -> None:
+    import os
     from pathlib import Path
 
-    path = Path(context.op_config["dir"]) / (name or context.op_handle.name)
-    path.write_text(str(__import__("os").getpid()))
-    return path
+    (Path(context.op_config["dir"]) / (name or context.op_handle.name)).write_text(str(os.getpid()))
 
 
 @dg.op(config_schema={"dir": str})

@@ -7,21 +7,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from platform_assets_tests.reconstructable_jobs import (run_hold_job, worker_crash_job, worker_hold_job,
-                                                        worker_reuse_job)
-
-
-def _home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
-    return home
+from platform_assets_tests.processes import instance_home, wait_until
+from platform_assets_tests.reconstructable_jobs import run_hold_job, worker_crash_job, worker_reuse_job
 
 
 def _pids(directory: Path) -> dict[str, int]:
@@ -36,22 +28,9 @@ def _running(pid: int) -> bool:
         return False
 
 
-def _wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
-def _run(instance, job, directory: Path, **op_config):
-    ops = {name: {"config": {"dir": str(directory), **op_config.get(name, {})}} for name in _op_names(job)}
+def _run(instance, job, directory: Path):
+    ops = {name: {"config": {"dir": str(directory)}} for name in job().graph.node_names()}
     return dg.execute_job(dg.reconstructable(job), instance=instance, run_config={"ops": ops})
-
-
-def _op_names(job) -> list[str]:
-    return list(job().graph.node_names())
 
 
 @pytest.mark.parametrize("workers", ["1", "0"])
@@ -61,7 +40,7 @@ def test_steps_share_the_runs_workers_unless_turned_off(tmp_path, monkeypatch, w
     monkeypatch.setenv("PLATFORM_STEP_WORKERS", workers)
     out = tmp_path / "pids"
     out.mkdir()
-    with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
+    with dg.DagsterInstance.from_config(str(instance_home(tmp_path / "home"))) as instance:
         result = _run(instance, worker_reuse_job, out)
         assert result.success
         successes = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS).records
@@ -78,7 +57,7 @@ def test_steps_share_the_runs_workers_unless_turned_off(tmp_path, monkeypatch, w
 def test_a_step_whose_worker_dies_fails_and_the_next_step_gets_a_new_worker(tmp_path):
     out = tmp_path / "pids"
     out.mkdir()
-    with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
+    with dg.DagsterInstance.from_config(str(instance_home(tmp_path / "home"))) as instance:
         result = _run(instance, worker_crash_job, out)
         assert not result.success
         failed = {e.step_key for e in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)}
@@ -94,9 +73,9 @@ def _spawn_hold(tmp_path: Path, seconds: float):
     out = tmp_path / "pids"
     out.mkdir()
     run = multiprocessing.get_context("spawn").Process(target=run_hold_job,
-                                                       args=(str(_home(tmp_path)), str(out), seconds))
+                                                       args=(str(instance_home(tmp_path / "home")), str(out), seconds))
     run.start()
-    assert _wait_for(lambda: (out / "hold").exists(), 120), "the step did not start"
+    wait_until(lambda: (out / "hold").exists(), 120, poll=0.1, what="the step to start")
     return run, out, int((out / "hold").read_text())
 
 
@@ -107,7 +86,7 @@ def test_interrupting_the_run_interrupts_the_step_in_its_worker_and_retires_it(t
         run.join(60)
         assert not run.is_alive(), "the run did not end after the interrupt"
         assert (out / "interrupted").exists(), "the step was not interrupted"
-        assert _wait_for(lambda: not _running(worker), 10), "the interrupted worker was not retired"
+        wait_until(lambda: not _running(worker), 10, poll=0.1, what="the interrupted worker to be retired")
     finally:
         if run.is_alive():
             run.kill()
@@ -118,5 +97,5 @@ def test_workers_exit_when_their_run_process_is_killed(tmp_path):
     run.kill()  # SIGKILL: the run process closes nothing
     run.join(30)
     # The step finishes its second, then the worker finds its run gone at its next wait for a step.
-    assert _wait_for(lambda: not _running(worker), 15), "a worker outlived its run process"
+    wait_until(lambda: not _running(worker), 15, poll=0.1, what="the worker to exit after its run process")
     assert not (out / "interrupted").exists()
