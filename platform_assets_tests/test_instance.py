@@ -221,3 +221,91 @@ def test_step_output_is_captured_for_the_ui_without_helper_processes(tmp_path):
         assert b"stdout marker from the step" in data.stdout
         assert b"stderr marker from the step" in data.stderr
     assert count.read_text() == "0"
+
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2024-03-01")
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run(),
+          check_specs=[dg.AssetCheckSpec("rows_positive", asset="ranged", partitions_def=DAYS)])
+def ranged(context):  # (no annotation: this module postpones them, and Dagster checks the type)
+    # A range step, as the platform's reports report one: the output for the range, then a check
+    # evaluation per date against its own partition.
+    yield dg.MaterializeResult(metadata={"dates": len(context.partition_keys)})
+    for key in context.partition_keys:
+        yield dg.AssetCheckEvaluation(asset_key=dg.AssetKey("ranged"), check_name="rows_positive", passed=key[-1] != "3",
+                                      partition=key)
+    yield dg.Output(None, output_name="ranged_rows_positive")
+
+
+def _range_run(instance: dg.DagsterInstance) -> str:
+    job = dg.Definitions(assets=[ranged]).resolve_implicit_global_asset_job_def()
+    tags = {"dagster/asset_partition_range_start": "2024-03-01", "dagster/asset_partition_range_end": "2024-03-07"}
+    return job.execute_in_process(instance=instance, tags=tags, raise_on_error=False).run_id
+
+
+def _what_was_recorded(instance: dg.DagsterInstance, run_id: str) -> dict:
+    counts: dict[str, int] = {}
+    for record in instance.get_records_for_run(run_id).records:
+        kind = record.event_log_entry.dagster_event_type
+        counts[kind.value if kind else "log"] = counts.get(kind.value if kind else "log", 0) + 1
+    materialized = sorted(r.partition_key for r in instance.fetch_materializations(dg.AssetKey("ranged"), limit=100).records)
+    checks = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey("ranged"), "rows_positive"), limit=100)
+    return {"events": counts, "materialized": materialized,
+            "checks": sorted((c.partition, c.status.value) for c in checks)}
+
+
+def test_batched_events_are_recorded_as_events_written_one_by_one(tmp_path, monkeypatch):
+    """A range run's planned events and per-date materializations go to store_event_batch, one
+    transaction per shard; what the instance then holds is what it holds when every event is
+    written alone (DAGSTER_EVENT_BATCH_SIZE=0)."""
+    batches: list[int] = []
+    real = PooledSqliteEventLogStorage.store_event_batch
+
+    def spy(self, events):
+        batches.append(len(events))
+        return real(self, events)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch", spy)
+    recorded = {}
+    for name, size in (("alone", "0"), ("batched", None)):
+        if size is None:
+            monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+        else:
+            monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", size)
+        (tmp_path / name).mkdir()
+        with dg.DagsterInstance.from_config(str(home(tmp_path / name))) as instance:
+            recorded[name] = _what_was_recorded(instance, _range_run(instance))
+        if name == "alone":
+            assert batches == []
+    # The run's plan (7 materializations, and the check once for the range), then the step's 7
+    # per-date materializations; the check evaluations are not batched by Dagster.
+    assert batches == [7 + 1, 7]
+    assert recorded["batched"] == recorded["alone"]
+    assert recorded["batched"]["materialized"] == [f"2024-03-0{d}" for d in range(1, 8)]
+    assert ("2024-03-03", "FAILED") in recorded["batched"]["checks"]
+    assert len(recorded["batched"]["checks"]) == 7
+
+
+def test_a_batch_that_fails_leaves_nothing_half_written(tmp_path, monkeypatch):
+    """An error while storing a batch rolls back every shard's transaction (Dagster then writes the
+    events one by one); the storage's lock is released and the next write goes through."""
+    with dg.DagsterInstance.from_config(str(home(tmp_path))) as instance:
+        storage = instance.event_log_storage
+        real = PooledSqliteEventLogStorage._store_asset_event
+
+        def fail_on_the_third(self, conn, event, event_id):
+            if event.dagster_event.event_specific_data.materialization.partition == "2024-03-03":
+                raise RuntimeError("disk full")
+            return real(self, conn, event, event_id)
+
+        monkeypatch.setattr(PooledSqliteEventLogStorage, "_store_asset_event", fail_on_the_third)
+        with pytest.raises(RuntimeError, match="disk full"):
+            storage.store_event_batch([materialization(i) for i in range(5)])
+        assert storage.get_records_for_run(RUN_ID).records == []
+        assert instance.fetch_materializations(dg.AssetKey("revenue_close"), limit=10).records == []
+        monkeypatch.undo()
+        storage.store_event_batch([materialization(i) for i in range(5)])
+        assert len(storage.get_records_for_run(RUN_ID).records) == 5
+        assert len(instance.fetch_materializations(dg.AssetKey("revenue_close"), limit=10).records) == 5

@@ -14,6 +14,13 @@ for write-ahead-log databases: a commit is durable against a crashed process and
 cannot be corrupted, but a power loss can lose the last commits (the run would be re-run; every
 write of the platform is idempotent). The production instance (PostgreSQL) is unaffected.
 
+Events Dagster hands over as a batch (``store_event_batch``: a run's planned materializations and
+check evaluations, a range step's per-date materializations) are written in one transaction per
+shard instead of one per event and table: a 28-day backfill run plans ~700 events (about 2.7 s
+before its first step could start). Dagster hands batches over only when the instance's batch size
+is above 0 (``PlatformInstance``); on an error the whole batch is rolled back and Dagster writes its
+events one by one.
+
 Two things follow from keeping connections open, and are handled here:
 - the write-ahead log is no longer folded into ``<run_id>.db`` after every event, so the watcher
   that streams a run's events to the UI also wakes on ``<run_id>.db-wal``;
@@ -31,8 +38,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import sqlalchemy as db
@@ -64,6 +71,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines_pid = os.getpid()
         self._engines_lock = threading.Lock()
         self._tables: set[str] = set()
+        self._batch = threading.local()  # this thread's open transactions while it stores a batch
         super().__init__(base_dir, inst_data=inst_data)
 
     def _forget_inherited(self) -> None:
@@ -91,14 +99,35 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
-        with self._db_lock:
-            engine = self._engine(shard)
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with engine.connect() as conn:
-                with conn.begin():
-                    yield conn
+        batch: _Batch | None = getattr(self._batch, "open", None)
+        if batch is not None:  # storing a batch on this thread: its transaction on the shard
+            if shard not in batch.connections:
+                batch.connections[shard] = batch.stack.enter_context(self._transaction(shard))
+            yield batch.connections[shard]
+            return
+        with self._db_lock, self._transaction(shard) as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self, shard: str) -> Iterator[Connection]:
+        engine = self._engine(shard)
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        with engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def store_event_batch(self, events: Sequence[Any]) -> None:
+        """Store ``events`` as ``store_event`` does, in one transaction per shard they touch
+        (module docstring). The storage's lock is held for the batch, as for one connection."""
+        with self._db_lock, ExitStack() as stack:
+            self._batch.open = _Batch(stack)
+            try:
+                for event in events:
+                    self.store_event(event)
+            finally:
+                self._batch.open = None
 
     def _initdb(self, engine: Engine, for_index_shard: bool = False) -> None:
         # Dagster's version compares the shard's alembic revision with the newest migration script,
@@ -145,6 +174,15 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._obs.start()
         handler = _ShardWatchdog(self, run_id, callback, cursor)
         self._watchers[run_id][callback] = (handler, self._obs.schedule(handler, self._base_dir, recursive=True))
+
+
+class _Batch:
+    """The transactions a batch being stored has open, one per shard; they commit together when the
+    batch ends, or roll back if storing any of its events fails."""
+
+    def __init__(self, stack: ExitStack):
+        self.stack = stack
+        self.connections: dict[str, Connection] = {}
 
 
 class _ShardWatchdog(SqliteEventLogStorageWatchdog):
