@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +20,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 
 from platform_assets import forkserver
 from platform_assets.instance import PlatformInstance, PooledSqliteEventLogStorage
+from platform_assets_tests.processes import instance_home
 from platform_assets_tests.reconstructable_jobs import probe_run_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,15 +35,8 @@ def materialization(i: int, run_id: str = RUN_ID) -> EventLogEntry:
                          step_key="revenue_close", job_name="daily_platform", dagster_event=event)
 
 
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", path / "dagster.yaml")
-    return path
-
-
 def test_the_embedded_instance_uses_the_pooled_event_log_on_dagsters_own_files(tmp_path):
-    with dg.DagsterInstance.from_config(str(home(tmp_path))) as instance:
+    with dg.DagsterInstance.from_config(str(instance_home(tmp_path / "home"))) as instance:
         assert isinstance(instance, PlatformInstance)
         storage = instance.event_log_storage
         assert isinstance(storage, PooledSqliteEventLogStorage)
@@ -76,7 +70,7 @@ def test_an_existing_instance_opens_without_reading_the_migration_scripts(tmp_pa
     """Every step process opens the instance; Dagster's storages check the schema revision by
     parsing every alembic script. An instance whose files exist opens without that; a new one is
     created by Dagster's own code."""
-    path = home(tmp_path)
+    path = instance_home(tmp_path / "home")
     with dg.DagsterInstance.from_config(str(path)) as instance:  # new: Dagster creates the schemas
         instance.event_log_storage.store_event(materialization(0))
 
@@ -172,7 +166,7 @@ def test_only_a_process_started_to_execute_a_run_starts_the_forkserver_early():
 def test_the_executor_forks_its_steps_from_the_server_started_early(tmp_path):
     """A run process that imported the package runs a job with the platform's executor: its step
     runs in a child of the forkserver started at import, not of a second server."""
-    dagster_home = home(tmp_path)
+    dagster_home = instance_home(tmp_path / "home")
     out = tmp_path / "parent_pid"
     script = textwrap.dedent(f"""
         import multiprocessing, sys
@@ -207,7 +201,7 @@ def test_step_output_is_captured_for_the_ui_without_helper_processes(tmp_path):
     from platform_assets_tests.reconstructable_jobs import compute_log_probe_job
 
     count = tmp_path / "children"
-    with dg.DagsterInstance.from_config(str(home(tmp_path))) as instance:
+    with dg.DagsterInstance.from_config(str(instance_home(tmp_path / "home"))) as instance:
         assert isinstance(instance.compute_log_manager, FileComputeLogManager)
         result = dg.execute_job(dg.reconstructable(compute_log_probe_job), instance=instance,
                                 run_config={"ops": {"print_and_count_children": {"config": {"path": str(count)}}}})
@@ -245,14 +239,12 @@ def _range_run(instance: dg.DagsterInstance) -> str:
 
 
 def _what_was_recorded(instance: dg.DagsterInstance, run_id: str) -> dict:
-    counts: dict[str, int] = {}
-    for record in instance.get_records_for_run(run_id).records:
-        kind = record.event_log_entry.dagster_event_type
-        counts[kind.value if kind else "log"] = counts.get(kind.value if kind else "log", 0) + 1
+    counts = Counter(kind.value if (kind := r.event_log_entry.dagster_event_type) else "log"
+                     for r in instance.get_records_for_run(run_id).records)
     materialized = sorted(r.partition_key for r in instance.fetch_materializations(dg.AssetKey("ranged"), limit=100).records)
     checks = instance.event_log_storage.get_asset_check_execution_history(
         dg.AssetCheckKey(dg.AssetKey("ranged"), "rows_positive"), limit=100)
-    return {"events": counts, "materialized": materialized,
+    return {"events": dict(counts), "materialized": materialized,
             "checks": sorted((c.partition, c.status.value) for c in checks)}
 
 
@@ -271,8 +263,7 @@ def test_batched_events_are_recorded_as_events_written_one_by_one(tmp_path, monk
     recorded = {}
     for name, size in (("alone", "0"), ("batched", "1000")):
         monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", size)
-        (tmp_path / name).mkdir()
-        with dg.DagsterInstance.from_config(str(home(tmp_path / name))) as instance:
+        with dg.DagsterInstance.from_config(str(instance_home(tmp_path / name / "home"))) as instance:
             recorded[name] = _what_was_recorded(instance, _range_run(instance))
         if name == "alone":
             assert batches == []
@@ -288,7 +279,7 @@ def test_batched_events_are_recorded_as_events_written_one_by_one(tmp_path, monk
 def test_a_batch_that_fails_leaves_nothing_half_written(tmp_path, monkeypatch):
     """An error while storing a batch rolls back every shard's transaction (Dagster then writes the
     events one by one); the storage's lock is released and the next write goes through."""
-    with dg.DagsterInstance.from_config(str(home(tmp_path))) as instance:
+    with dg.DagsterInstance.from_config(str(instance_home(tmp_path / "home"))) as instance:
         storage = instance.event_log_storage
         real = PooledSqliteEventLogStorage._store_asset_event
 
