@@ -7,7 +7,8 @@ Raw imports are started by the arrival sensor (a source's day is complete), not 
 
 A standalone check with an input besides its asset (the ledger reconciliation reads the close and
 the ledger) that failed runs again, for any date, when one of its inputs updates in a run that did
-not also run the check (``RECHECK``). Dagster's backfills order a check by its asset only: a
+not also run the check (``RECHECK``), as soon as none of its inputs is in progress (the update is
+remembered until then). Dagster's backfills order a check by its asset only: a
 backfill can run the reconciliation with the close, before the same dates' ledger is staged in a
 later run, and the check fails for want of a ledger; once the ledger is staged, this runs it again. A check
 that passed is not repeated (a backfill that staged the ledger first re-ran every date's check
@@ -23,7 +24,10 @@ DOWNSTREAM = (
 
 RECHECK = (
     dg.AutomationCondition.check_failed()
-    & dg.AutomationCondition.any_deps_updated()
+    # since_last_handled, as eager() has it: an input updated while another was in progress is
+    # remembered until the check is requested or runs. Without it "updated" held for one tick only,
+    # and a ledger staged while a backfill's next run had the close planned was never rechecked.
+    & dg.AutomationCondition.any_deps_updated().since_last_handled()
     & ~dg.AutomationCondition.any_deps_missing()
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()

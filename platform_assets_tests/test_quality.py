@@ -339,14 +339,19 @@ def test_reconciliation_without_a_ledger_for_the_date_fails_with_a_reason(tmp_pa
     assert not outcome.passed and "ledger has no entries for the date" in outcome.description
 
 
-def test_the_reconciliation_runs_again_once_the_ledger_is_staged_after_it(tmp_path, landing_clean):
+@pytest.mark.parametrize("close_in_progress", [False, True], ids=["idle", "close-in-progress"])
+def test_the_reconciliation_runs_again_once_the_ledger_is_staged_after_it(tmp_path, landing_clean, close_in_progress):
     """A backfill orders the ledger check by its asset only, so it can run with the close before the
     same date's ledger is staged (seen in CI, docs/decisions.md). The automation runs it again once
     the ledger is staged, once. Real runs on a real instance; the automation evaluated as the
     daemon's sensor would. (A run that stages the ledger and runs the check, as the arrival sensor
     plans one, is not repeated: Dagster reads that from the run's check selection, which sensor
     and backfill runs record and in-process runs do not. The daemon backfill test checks each
-    date's reconciliation ends as in the per-date materialization.)"""
+    date's reconciliation ends as in the per-date materialization.)
+
+    ``close-in-progress``: the ledger lands while another run has the close planned (a backfill's
+    next run). The check waits for it, and the update is remembered until it ends: an update
+    seen only on the tick it landed was lost, so the check never ran again."""
     check = dg.AssetCheckKey(keys.REVENUE_CLOSE, "reconciles_with_ledger")
     ledger = {keys.raw_key("gl_entries"), keys.STG_GL_ENTRIES}
     platform = PlatformResource(landing_dir=str(landing_clean), data_dir=str(tmp_path / "data"))
@@ -372,8 +377,19 @@ def test_the_reconciliation_runs_again_once_the_ledger_is_staged_after_it(tmp_pa
         cursor, again = requested(None)
         assert again == []  # nothing new since the check ran
 
+        if close_in_progress:  # a run created with the close planned (not this check), not yet finished
+            own_checks = graph.get(keys.REVENUE_CLOSE).check_keys - {check}
+            pending = instance.create_run_for_job(
+                job.get_subset(asset_selection={keys.REVENUE_CLOSE}, asset_check_selection=own_checks),
+                tags={"dagster/partition": date}, run_config=QUIET)
         run(ledger, checks=ledger_checks)  # the ledger staged in a later run, without the check
-        cursor, again = requested(cursor)
+        if close_in_progress:
+            cursor, again = requested(cursor)
+            assert again == []  # not while an input is in progress
+            instance.report_run_canceled(pending)
+            cursor, again = requested(cursor)  # a later tick: nothing updated on this one
+        else:
+            cursor, again = requested(cursor)
         assert again == [date]
         rerun = run(set(), checks={check})
         [late] = rerun.get_asset_check_evaluations()
