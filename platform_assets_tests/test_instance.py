@@ -249,9 +249,9 @@ def _what_was_recorded(instance: dg.DagsterInstance, run_id: str) -> dict:
 
 
 def test_batched_events_are_recorded_as_events_written_one_by_one(tmp_path, monkeypatch):
-    """With DAGSTER_EVENT_BATCH_SIZE set, a range run's planned events and per-date
-    materializations go to store_event_batch, one transaction per shard; what the instance then
-    holds is what it holds when every event is written alone (0, Dagster's default)."""
+    """A range run's planned events and per-date materializations go to store_event_batch (the
+    instance's default), one transaction per shard; what the instance then holds is what it holds
+    when every event is written alone (DAGSTER_EVENT_BATCH_SIZE=0)."""
     batches: list[int] = []
     real = PooledSqliteEventLogStorage.store_event_batch
 
@@ -261,8 +261,11 @@ def test_batched_events_are_recorded_as_events_written_one_by_one(tmp_path, monk
 
     monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch", spy)
     recorded = {}
-    for name, size in (("alone", "0"), ("batched", "1000")):
-        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", size)
+    for name, size in (("alone", "0"), ("batched", None)):  # None: the instance's default
+        if size is None:
+            monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+        else:
+            monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", size)
         with dg.DagsterInstance.from_config(str(instance_home(tmp_path / name / "home"))) as instance:
             recorded[name] = _what_was_recorded(instance, _range_run(instance))
         if name == "alone":

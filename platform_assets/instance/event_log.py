@@ -17,9 +17,9 @@ write of the platform is idempotent). The production instance (PostgreSQL) is un
 Events Dagster hands over as a batch (``store_event_batch``: a run's planned materializations and
 check evaluations, a range step's per-date materializations) are written in one transaction per
 shard instead of one per event and table: a 28-day backfill run plans ~700 events (about 2.7 s
-before its first step could start). Dagster hands batches over only when ``DAGSTER_EVENT_BATCH_SIZE``
-is above 0 (Dagster's default is 0, and so is the platform's for now: docs/decisions.md); on an
-error the whole batch is rolled back and Dagster writes its events one by one.
+before its first step could start). Dagster hands batches over only when the instance's batch size
+is above 0 (``PlatformInstance``); on an error the whole batch is rolled back and Dagster writes its
+events one by one.
 
 Two things follow from keeping connections open, and are handled here:
 - the write-ahead log is no longer folded into ``<run_id>.db`` after every event, so the watcher
