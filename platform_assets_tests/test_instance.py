@@ -300,3 +300,34 @@ def test_a_batch_that_fails_leaves_nothing_half_written(tmp_path, monkeypatch):
         storage.store_event_batch([materialization(i) for i in range(5)])
         assert len(storage.get_records_for_run(RUN_ID).records) == 5
         assert len(instance.fetch_materializations(dg.AssetKey("revenue_close"), limit=10).records) == 5
+
+
+def test_planned_check_rows_are_the_rows_dagster_writes(tmp_path):
+    """A range run plans each check once with a row per date; the storage serializes the planned
+    event once for all rows instead of once per row. The rows are the ones Dagster's own method
+    writes for the same events (into a second, fresh storage)."""
+    import sqlalchemy as db
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+
+    def rows(storage, run_id: str) -> list[tuple]:
+        table = AssetCheckExecutionsTable
+        with storage.index_connection() as conn:
+            found = conn.execute(db.select(table.c.asset_key, table.c.check_name, table.c.partition, table.c.run_id,
+                                           table.c.execution_status, table.c.evaluation_event,
+                                           table.c.evaluation_event_timestamp)
+                                 .where(table.c.run_id == run_id, table.c.execution_status == "PLANNED")).fetchall()
+        return sorted(tuple(r) for r in found)
+
+    with dg.DagsterInstance.from_config(str(instance_home(tmp_path / "ours"))) as ours, \
+            dg.DagsterInstance.from_config(str(instance_home(tmp_path / "dagster"))) as theirs:
+        job = dg.Definitions(assets=[ranged]).resolve_implicit_global_asset_job_def()
+        tags = {"dagster/asset_partition_range_start": "2024-03-01", "dagster/asset_partition_range_end": "2024-03-07"}
+        run = ours.create_run_for_job(job, tags=tags)  # plans the materializations and the check
+        planned = ours.get_records_for_run(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED).records
+        assert len(planned) == 1
+        for record in planned:
+            SqliteEventLogStorage._store_asset_check_evaluation_planned(  # Dagster's own, unchanged
+                theirs.event_log_storage, record.event_log_entry, record.storage_id)
+        written = rows(ours.event_log_storage, run.run_id)
+        assert [r[2] for r in written] == [f"2024-03-0{d}" for d in range(1, 8)]
+        assert written == rows(theirs.event_log_storage, run.run_id)

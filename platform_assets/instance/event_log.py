@@ -48,7 +48,10 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (  # no publ
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
 )
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS  # the busy timeout Dagster uses
+from dagster._serdes import serialize_value
 from sqlalchemy.engine import Connection, Engine
 from watchdog.observers import Observer  # what Dagster's SQLite storage watches shards with
 
@@ -71,6 +74,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines_pid = os.getpid()
         self._engines_lock = threading.Lock()
         self._tables: set[str] = set()
+        self._asset_key_columns: set[str] = set()
         self._batch = threading.local()  # this thread's open transactions while it stores a batch
         super().__init__(base_dir, inst_data=inst_data)
 
@@ -141,6 +145,27 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             pass
         super()._initdb(engine, for_index_shard=for_index_shard)
 
+    def _store_asset_check_evaluation_planned(self, event: Any, event_id: int | None) -> None:
+        # Dagster's version inserts a row per planned partition and serializes the same event for
+        # every row: 28 times per check for a 28-date range run, most of creating its plan. The
+        # same rows, the event serialized once.
+        planned = event.dagster_event.event_specific_data
+        keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+        serialized, timestamp = serialize_value(event), self._event_insert_timestamp(event)
+        with self.index_connection() as conn:
+            conn.execute(AssetCheckExecutionsTable.insert().values([dict(
+                asset_key=planned.asset_key.to_string(), check_name=planned.check_name, partition=key,
+                run_id=event.run_id, execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
+                evaluation_event=serialized, evaluation_event_timestamp=timestamp,
+                evaluation_event_storage_id=event_id) for key in keys]))
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        # Asked on every asset event (Dagster inspects the table each time); a column, once there, stays.
+        if column_name not in self._asset_key_columns:
+            if super()._has_asset_key_col_on_connection(conn, column_name):
+                self._asset_key_columns.add(column_name)
+        return column_name in self._asset_key_columns
+
     def has_table(self, table_name: str) -> bool:
         # Asked on every check evaluation (supports_asset_checks); Dagster's version builds an engine
         # each time. A table, once there, stays (wipe keeps the index's tables).
@@ -161,6 +186,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def wipe(self) -> None:
         self._tables.clear()
+        self._asset_key_columns.clear()
         self.close_connections()  # the shard files are deleted: nothing may keep them open
         super().wipe()
 

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from platform_assets.partitions import PARTITION_COLUMN
@@ -161,9 +162,20 @@ class RangeReads:
         frame = self.warehouse.read(table, block[0], block[-1], read)
         by_day = {}
         if len(frame):
-            for stamp, part in frame.groupby(PARTITION_COLUMN, sort=False):
-                part = part.reset_index(drop=True)
-                by_day[stamp.date()] = part if read is wanted else part[wanted]
+            # Split by date into slices of rows: a read's dates come in order (a file per date), so
+            # each date's rows are one run of rows (sorted first otherwise). groupby copied every
+            # group's rows, ~1.6 s of a 28-day report run at small scale.
+            stamps = frame[PARTITION_COLUMN]
+            if not stamps.is_monotonic_increasing:
+                frame = frame.sort_values(PARTITION_COLUMN, kind="stable", ignore_index=True)
+                stamps = frame[PARTITION_COLUMN]
+            values = stamps.to_numpy()
+            starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+            ends = np.r_[starts[1:], len(frame)]
+            for start, end in zip(starts, ends):
+                part = frame.iloc[start:end].copy(deep=False)
+                part.index = pd.RangeIndex(end - start)
+                by_day[pd.Timestamp(values[start]).date()] = part if read is wanted else part[wanted]
         empty = (frame if read is wanted else frame[wanted]).iloc[:0]
         return set(block), by_day, empty
 
