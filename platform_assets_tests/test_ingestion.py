@@ -16,7 +16,7 @@ from platform_assets.generator.mess import HEAVY
 from platform_assets.ingestion import registry
 from platform_assets.ingestion.framework import raw_table, reprocess
 from platform_assets.ingestion.manifest import MANIFEST
-from platform_assets_tests.conftest import START, day, rewrite_manifest
+from platform_assets_tests.conftest import DAYS, START, day, rewrite_manifest
 
 
 def published_rows(importer, source, d):
@@ -453,3 +453,86 @@ def test_a_line_of_another_region_in_a_regions_file_is_rejected_naming_file_row_
     staged = private_importer.stage_file("pos_transactions", day(1), "pos_AMER.csv", token, force=True)
     assert [r.row_number for r in staged.rejects if r.reason.startswith("region:")] == [3]
     private_importer.warehouse.discard(raw_table("pos_transactions"), day(1), token)
+
+
+def _range_against_one_by_one(tmp_path, landing, source, days, monkeypatch) -> list:
+    """Import ``days`` of ``source`` with ``import_days`` and a date at a time with ``import_day``
+    (stopping at the first failed batch, as a run does) into two warehouses; assert the same
+    batches (status, counts, drift, findings, message), rejects in the same order and raw rows,
+    and fewer passes of the contract. Returns the range's results."""
+    from dataclasses import asdict
+
+    from platform_assets.ingestion import framework
+    from platform_assets.resources import PlatformResource
+
+    calls = []
+    real = framework.validate_rows
+    monkeypatch.setattr(framework, "validate_rows", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
+
+    def importer(name):
+        return PlatformResource(landing_dir=str(landing), data_dir=str(tmp_path / name)).importer()
+
+    alone, together = importer("alone"), importer("together")
+    one_by_one = []
+    for d in days:
+        one_by_one.append(alone.import_day(source, d, trigger="test"))
+        if one_by_one[-1].failed:
+            break
+    passes_alone, calls[:] = len(calls), []
+    at_once = together.import_days(source, days, trigger="test")
+    assert len(calls) < passes_alone or passes_alone <= 1, (len(calls), passes_alone)
+
+    def comparable(result):
+        b = {k: v for k, v in asdict(result.batch).items() if k not in ("batch_id", "started_at", "finished_at")}
+        return b, [(r.file, r.row_number, r.line_number, r.columns, r.reason, r.record) for r in result.rejects]
+
+    assert len(at_once) == len(one_by_one)
+    for got, expected in zip(at_once, one_by_one):
+        (batch, rejects), (batch_alone, rejects_alone) = comparable(got), comparable(expected)
+        assert {k: v for k, v in batch.items() if v != batch_alone[k]} == {}, (got.batch.business_date, batch_alone)
+        assert rejects == rejects_alone, got.batch.business_date
+    for d in [r.batch.business_date for r in one_by_one if r.published_batch is not None]:
+        got = together.warehouse.read(raw_table(source), d, d).drop(columns="_batch_id")
+        expected = alone.warehouse.read(raw_table(source), d, d).drop(columns="_batch_id")
+        pd.testing.assert_frame_equal(got, expected)
+    alone.ledger.close()
+    together.ledger.close()
+    return at_once
+
+
+@pytest.mark.parametrize("source", sorted(registry.discover()))
+def test_a_range_imported_at_once_is_each_date_imported_alone(tmp_path, landing_default, source, monkeypatch):
+    """A backfill run imports its dates with ``import_days``: every date's files read first, the
+    rows of consecutive dates validated together, then each date judged and published on its
+    own. The messy fortnight, every source: as a date at a time."""
+    _range_against_one_by_one(tmp_path, landing_default, source, [day(i) for i in range(DAYS)], monkeypatch)
+
+
+def test_rejects_on_several_dates_of_one_validation_are_each_dates_own(private_landing, tmp_path, monkeypatch):
+    """Bad values and rows of another business date on two dates validated together: each date's
+    rejects name its own file, row and delivery date, as importing that date alone does."""
+    for index, name, line, old, new in ((1, "events_03.jsonl", 2, '"platform":"', '"platform":"x'),
+                                        (1, "events_17.jsonl", 5, '"occurred_at":"2024', '"occurred_at":"2023'),
+                                        (2, "events_05.jsonl", 3, '"occurred_at":"2024', '"occurred_at":"2022'),
+                                        (2, "events_06.jsonl", 4, '"platform":"', '"platform":"y')):
+        folder = private_landing("app_events", index) if not (tmp_path / "landing" / "app_events" / day(index).isoformat()).exists() \
+            else tmp_path / "landing" / "app_events" / day(index).isoformat()
+        lines = (folder / name).read_text().splitlines()
+        assert old in lines[line]
+        lines[line] = lines[line].replace(old, new, 1)
+        (folder / name).write_text("\n".join(lines) + "\n")
+        rewrite_manifest(folder)
+    private_landing("app_events", 0)
+    retyped = private_landing("app_events", 3)  # every platform value changed: breaking drift on that date
+    for path in retyped.glob("events_*.jsonl"):
+        path.write_text(path.read_text().replace('"platform":"', '"platform":"9'))
+    rewrite_manifest(retyped)
+    results = _range_against_one_by_one(tmp_path, tmp_path / "landing", "app_events", [day(i) for i in range(4)],
+                                        monkeypatch)
+    by_date = {r.batch.business_date: [x.reason for x in r.rejects] for r in results}
+    for index in (1, 2):
+        assert any("is not the delivery's business date" in why and str(day(index)) in why for why in by_date[day(index)])
+        assert any(why.startswith("platform:") for why in by_date[day(index)])
+    assert not by_date[day(0)]
+    assert results[3].failed and "platform" in results[3].batch.drift.get("retyped", {}), results[3].batch.message
+    assert not any(r.failed for r in results[:3])  # the retyped date's failures are its own

@@ -220,17 +220,25 @@ def _report(key: dg.AssetKey, c, results: list[ImportResult], ledger, *, ranged:
                          allow_retries=False)
 
 
-def _import_dates(context, import_one) -> tuple[list[ImportResult], bool]:
-    """Import each date of the run in order, stopping at the first failed batch."""
+def _import_dates(context, import_all) -> tuple[list[ImportResult], bool]:
+    """Import the run's dates in order, stopping at the first failed batch (``import_all``)."""
     days = partition_dates(context)
-    results = []
-    for day in days:
-        result = import_one(day)
-        results.append(result)
-        if result.failed:
-            break
+    results = import_all(days)
     _log(context, [r.summary() for r in results])
     return results, len(days) > 1
+
+
+def _one_by_one(import_one):
+    """``import_all`` from a function importing one date: each in order, up to the first failure."""
+    def import_all(days):
+        results = []
+        for day in days:
+            results.append(import_one(day))
+            if results[-1].failed:
+                break
+        return results
+
+    return import_all
 
 
 def _log(context, lines: list[str]) -> None:
@@ -251,8 +259,8 @@ def build_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
               pool=scheduling.pool(f"raw_{c.name}"), **attributes)
     def raw_asset(context: dg.AssetExecutionContext, config: ImportConfig, platform: PlatformResource):
         importer = platform.importer()
-        results, ranged = _import_dates(context, lambda day: importer.import_day(
-            c.name, day, trigger=f"dagster run {context.run.run_id}", force=config.force))
+        results, ranged = _import_dates(context, lambda days: importer.import_days(
+            c.name, days, trigger=f"dagster run {context.run.run_id}", force=config.force))
         yield from _report(key, c, results, platform.ledger(), ranged=ranged)
 
     return raw_asset
@@ -297,9 +305,9 @@ def build_split_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
     def publish(context: dg.OpExecutionContext, config: ImportConfig, platform: PlatformResource, staged: list):
         importer, run_id = platform.importer(), context.run.run_id
         index = {day: i for i, day in enumerate(partition_dates(context))}
-        results, ranged = _import_dates(context, lambda day: importer.publish_staged(
+        results, ranged = _import_dates(context, _one_by_one(lambda day: importer.publish_staged(
             c.name, day, [per_file[index[day]] for per_file in staged], staging_token(run_id, c.name, day),
-            trigger=f"dagster run {run_id}", force=config.force))
+            trigger=f"dagster run {run_id}", force=config.force)))
         yield from _report(key, c, results, platform.ledger(), ranged=ranged, graph_output=True)
 
     stage_ops = [stage_op(label, file_name) for label, file_name in c.split_files.items()]

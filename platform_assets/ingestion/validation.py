@@ -82,6 +82,24 @@ class RowValidation:
     failures: dict[str, int] = field(default_factory=dict)   # column -> values failing their type/range
     non_null: dict[str, int] = field(default_factory=dict)   # column -> values present (every checked column)
     examples: dict[str, str] = field(default_factory=dict)   # column -> a failing value
+    cases: list[tuple[int, str, str]] = field(default_factory=list)  # (row position, column, value) counted in failures
+
+    def part(self, contract: SourceContract, rows: pd.DataFrame, start: int) -> RowValidation:
+        """What validating ``rows`` alone finds, when they were validated as positions
+        ``start:start + len(rows)`` of a larger frame (consecutive dates of a range): the same
+        rejects and reasons in the same order, and the counts, examples and drift of these rows."""
+        end = start + len(rows)
+        reasons = {p - start: r for p, r in self.reasons.items() if start <= p < end}
+        columns = {p - start: c for p, c in self.columns.items() if start <= p < end}
+        cases = [(p - start, column, value) for p, column, value in self.cases if start <= p < end]
+        failures: dict[str, int] = {}
+        examples: dict[str, str] = {}
+        for _, column, value in cases:
+            failures[column] = failures.get(column, 0) + 1
+            examples.setdefault(column, value)
+        non_null = {c: int(rows[c].notna().sum()) for c in contract.columns if c in rows.columns}
+        return RowValidation(self.valid[start:end], reasons, columns,
+                             retyped_columns(contract, failures, non_null, examples), failures, non_null, examples, cases)
 
 
 def retyped_columns(contract: SourceContract, failures: dict[str, int], non_null: dict[str, int],
@@ -153,13 +171,18 @@ def flag_values(contract: SourceContract, accepted: pd.DataFrame) -> dict:
                        for r in sample[keep].to_dict("records")]}
 
 
-def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: dt.date) -> RowValidation:
+def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: dt.date,
+                  days: np.ndarray | None = None) -> RowValidation:
+    """Check every row of ``frame`` against the contract. ``days``: each row's business date
+    (datetime64), when the rows are several dates' deliveries validated together (``part`` gives
+    each date's result); otherwise every row's is ``business_date``."""
     frame = frame.reset_index(drop=True)
     n = len(frame)
     reasons: dict[int, list[str]] = {}
     failing_cols: dict[int, list[str]] = {}
     per_column_failures: dict[str, int] = {}
     examples: dict[str, str] = {}
+    cases_counted: list[tuple[int, str, str]] = []
 
     def add(pos: int, column: str, reason: str) -> None:
         reasons.setdefault(pos, []).append(reason)
@@ -174,6 +197,14 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
         except pa_errors.SchemaErrors as exc:
             cases = exc.failure_cases
             cases = cases[cases["index"].notna()]
+            # In row order, then the contract's column order and the check: pandera orders its cases
+            # with an unstable sort, so which failing value a column's first example is (and the
+            # order of a row's reasons) changed with the frame's size, and rows validated with
+            # other dates' rows (import_days) must report what they report alone.
+            order = {c: i for i, c in enumerate(contract.columns)}
+            cases = cases.assign(_pos=cases["index"].astype("int64"), _col=cases["column"].map(order).fillna(len(order)),
+                                 _check=cases["check"].astype(str))
+            cases = cases.sort_values(["_pos", "_col", "_check"], kind="stable")
             for column, check, value, index in zip(cases["column"], cases["check"], cases["failure_case"],
                                                    cases["index"]):
                 pos = int(index)
@@ -183,11 +214,13 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
                 add(pos, column, f"{column}: {check}, found {value!r}")
                 per_column_failures[column] = per_column_failures.get(column, 0) + 1
                 examples.setdefault(column, str(value))
+                cases_counted.append((pos, column, str(value)))
 
     if n and contract.date_rule and contract.date_rule.column in frame.columns:
         rule = contract.date_rule
         dates = contract.business_dates(frame)
-        known, day = dates.notna(), pd.Timestamp(business_date)
+        known = dates.notna()
+        day = pd.Timestamp(business_date) if days is None else pd.Series(days, index=dates.index)
         if rule.relation == "equals":
             wrong = known & (dates != day)
             verb = "is not the delivery's business date"
@@ -196,8 +229,9 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
             verb = "is after the delivery's business date"
         for pos in np.flatnonzero(wrong.to_numpy()):
             tz_note = " (New York)" if contract.field(rule.column).expected.startswith("an ISO-8601") else ""
+            delivered = business_date if days is None else pd.Timestamp(days[pos]).date()
             add(int(pos), rule.column,
-                f"{rule.column}: business date {dates.iloc[pos].date()}{tz_note} {verb} {business_date}")
+                f"{rule.column}: business date {dates.iloc[pos].date()}{tz_note} {verb} {delivered}")
 
     column = contract.split_column
     if n and column and column in frame.columns and "_file" in frame.columns:
@@ -220,4 +254,4 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
     if reasons:
         valid[np.fromiter(reasons.keys(), dtype=np.int64)] = False
     return RowValidation(valid, reasons, failing_cols, retyped_columns(contract, per_column_failures, non_null, examples),
-                         per_column_failures, non_null, examples)
+                         per_column_failures, non_null, examples, cases_counted)
