@@ -536,3 +536,49 @@ def test_rejects_on_several_dates_of_one_validation_are_each_dates_own(private_l
     assert not by_date[day(0)]
     assert results[3].failed and "platform" in results[3].batch.drift.get("retyped", {}), results[3].batch.message
     assert not any(r.failed for r in results[:3])  # the retyped date's failures are its own
+
+
+def test_a_range_staged_at_once_is_each_date_staged_alone(tmp_path, landing_default, monkeypatch):
+    """A backfill run's step for one region's POS file stages every date of the range with
+    ``stage_files`` (consecutive dates validated together): per date the same file outcome
+    (rows, rejects in order, counts, flags) as ``stage_file``, and once published the same raw rows."""
+    from dataclasses import asdict
+
+    from platform_assets.ingestion import framework
+    from platform_assets.resources import PlatformResource
+
+    calls = []
+    real = framework.validate_rows
+    monkeypatch.setattr(framework, "validate_rows", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
+    source, days = "pos_transactions", [day(i) for i in range(DAYS)]
+    contract = registry.get(source).contract
+    importers = {name: PlatformResource(landing_dir=str(landing_default), data_dir=str(tmp_path / name)).importer()
+                 for name in ("alone", "together")}
+    staged = {"alone": [], "together": []}
+    passes = {}
+    for name, importer in importers.items():
+        calls[:] = []
+        for file_name in contract.split_files.values():
+            tokens = [f"{name}-{d}" for d in days]
+            if name == "alone":
+                staged[name].append([importer.stage_file(source, d, file_name, t) for d, t in zip(days, tokens)])
+            else:
+                staged[name].append(importer.stage_files(source, days, file_name, tokens))
+        passes[name] = len(calls)
+    assert passes["together"] < passes["alone"]
+
+    def comparable(file):
+        return {k: v for k, v in asdict(file).items() if k != "started_at"}
+
+    assert [[comparable(f) for f in per_file] for per_file in staged["together"]] == \
+        [[comparable(f) for f in per_file] for per_file in staged["alone"]]
+    assert any(f.rejects for per_file in staged["alone"] for f in per_file), "some rejects to compare"
+    for name, importer in importers.items():
+        for i, d in enumerate(days):
+            importer.publish_staged(source, d, [per_file[i] for per_file in staged[name]], f"{name}-{d}", trigger="test")
+    for d in days:
+        got = importers["together"].warehouse.read(raw_table(source), d, d).drop(columns="_batch_id")
+        expected = importers["alone"].warehouse.read(raw_table(source), d, d).drop(columns="_batch_id")
+        pd.testing.assert_frame_equal(got, expected)
+    for importer in importers.values():
+        importer.ledger.close()

@@ -286,8 +286,9 @@ def build_split_raw_asset(source: Source, team: Team) -> dg.AssetsDefinition:
                description=f"Read {file_name}, check its rows against the contract, stage them (not yet visible).")
         def _stage(context: dg.OpExecutionContext, config: ImportConfig, platform: PlatformResource) -> list:
             importer, run_id = platform.importer(), context.run.run_id
-            staged = [importer.stage_file(c.name, day, file_name, staging_token(run_id, c.name, day), force=config.force)
-                      for day in partition_dates(context)]
+            days = partition_dates(context)
+            staged = importer.stage_files(c.name, days, file_name, [staging_token(run_id, c.name, day) for day in days],
+                                          force=config.force)
             _log(context, [f"{c.name} {day} {file_name}: "
                            + (s.error or ("unchanged, nothing to do" if s.noop else
                                           f"{s.rows_read:,} rows read, {len(s.rejects):,} rejected, "

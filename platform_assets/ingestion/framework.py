@@ -234,18 +234,35 @@ class Importer:
         """Read, check and stage one file of the day (e.g. one region's POS export), in a step of
         its own. ``token`` names the version (and becomes the batch id); ``publish_staged``
         judges the delivery as a whole and makes the staged files the partition, or drops them."""
+        return self.stage_files(source, [business_date], file_name, [token], force=force)[0]
+
+    def stage_files(self, source: str, days: list[dt.date], file_name: str, tokens: list[str], *,
+                    force: bool = False) -> list[StagedFile]:
+        """``stage_file`` for each date (a backfill run's step for one file), the rows of
+        consecutive dates validated in one pass of the contract (as ``import_days``)."""
         contract = registry.get(source).contract
-        delivery = self.open_delivery(contract, business_date, force)
-        if delivery.error or delivery.noop:
-            return StagedFile(file_name, error=delivery.error, noop=delivery.noop,
-                              fingerprint=delivery.manifest.fingerprint if delivery.manifest else None)
-        if file_name not in {f.name for f in delivery.manifest.files}:
-            return StagedFile(file_name, fingerprint=delivery.manifest.fingerprint)  # not delivered today
-        [staged], raw = self.read_files(delivery, [file_name], token)
-        if staged.error is None:
-            staged.staged_rows = self.warehouse.stage(raw_table(contract.name), business_date, token, raw,
-                                                      "_file", file_name)
-        return staged
+        staged: list[StagedFile | _Prepared] = []
+        for day in days:
+            delivery = self.open_delivery(contract, day, force)
+            if delivery.error or delivery.noop:
+                staged.append(StagedFile(file_name, error=delivery.error, noop=delivery.noop,
+                                         fingerprint=delivery.manifest.fingerprint if delivery.manifest else None))
+            elif file_name not in {f.name for f in delivery.manifest.files}:
+                staged.append(StagedFile(file_name, fingerprint=delivery.manifest.fingerprint))  # not delivered today
+            else:
+                staged.append(_Prepared(delivery, *self._parse_files(delivery, [file_name])))
+        prepared = [p for p in staged if isinstance(p, _Prepared)]
+        checked = self._validate_together(contract, [p for p in prepared if p.files[0].error is None])
+        out = []
+        for item, token in zip(staged, tokens):
+            if isinstance(item, _Prepared):
+                [file], day = item.files, item.delivery.business_date
+                if file.error is None:
+                    raw = self._check_rows(item.delivery, item.groups[0], token, checked.get(id(item.groups[0])))
+                    file.staged_rows = self.warehouse.stage(raw_table(contract.name), day, token, raw, "_file", file_name)
+                item = file
+            out.append(item)
+        return out
 
     def publish_staged(self, source: str, business_date: dt.date, staged: list[StagedFile], token: str, *,
                        trigger: str, force: bool = False) -> ImportResult:
