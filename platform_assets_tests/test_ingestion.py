@@ -582,3 +582,26 @@ def test_a_range_staged_at_once_is_each_date_staged_alone(tmp_path, landing_defa
         pd.testing.assert_frame_equal(got, expected)
     for importer in importers.values():
         importer.ledger.close()
+
+
+def test_json_lines_read_by_arrow_are_the_lines_read_one_by_one(landing_default, monkeypatch):
+    """The Arrow path for JSON lines (flat files: app events) gives the frame, columns and rows the
+    careful path (json.loads line by line) gives, on the messy fortnight's 336 hourly files."""
+    from platform_assets.ingestion import readers
+
+    source = "app_events"
+    contract = registry.get(source).contract
+    compared = took = 0
+    for index in range(DAYS):
+        folder = landing_default / source / day(index).isoformat()
+        for path in sorted(folder.glob("*.jsonl")):
+            data = path.read_bytes()
+            took += readers._read_jsonl_arrow(path.name, data, contract.columns, readers.LineIndex(data)) is not None
+            fast = readers.read_jsonl(path.name, data, contract.columns)
+            with monkeypatch.context() as m:
+                m.setattr(readers, "_read_jsonl_arrow", lambda *a: None)
+                careful = readers.read_jsonl(path.name, data, contract.columns)
+            assert fast.columns == careful.columns and fast.unparsed == careful.unparsed, path
+            pd.testing.assert_frame_equal(fast.frame, careful.frame, obj=str(path))
+            compared += 1
+    assert compared == took == DAYS * 24
