@@ -11,7 +11,7 @@
    record the batch.
 
 A backfill run imports its dates with ``import_days``: the same steps for each date, in order,
-stopping at the first failed batch, but every date's files are read first and the rows of
+stopping at the first failed batch, but a window of dates' files is read first and the rows of
 consecutive dates are validated in one pass of the contract (each date's rejects, counts and drift
 are what validating it alone gives).
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,31 +148,30 @@ class Importer:
     def import_days(self, source: str, days: list[dt.date], *, trigger: str = "cli",
                     force: bool = False) -> list[ImportResult]:
         """``import_day`` for each date in order, stopping at the first failed batch (the dates
-        after it are not attempted: no batch, nothing read into the warehouse). Every date's files
-        are read first, and the rows of consecutive dates are validated together
-        (``VALIDATION_GROUP_ROWS`` at most; a small source's month in one pass of the contract
-        instead of one a date, each ~20 ms whatever the size). Each date is then judged and
-        published on its own, with the rejects, counts and drift validating it alone gives."""
+        after it are not attempted: no batch, nothing read into the warehouse). Consecutive dates
+        are read a window at a time (``VALIDATION_GROUP_ROWS`` rows, so a month at bench scale is
+        never in memory at once) and their rows validated together: a small source's month in one
+        pass of the contract instead of one a date, each ~20 ms whatever the size. Each date is
+        then judged and published on its own, with the rejects, counts and drift validating it
+        alone gives."""
         contract = registry.get(source).contract
-        prepared: list[_Prepared] = []
-        for day in days:
-            delivery = self.open_delivery(contract, day, force)
-            if delivery.error or delivery.noop:
-                prepared.append(_Prepared(delivery))
-                continue
-            try:
-                files, groups = self._parse_files(delivery, [f.name for f in delivery.manifest.files])
-            except Exception as exc:  # recorded against the date when its turn comes, as import_day would
-                prepared.append(_Prepared(delivery, error=exc))
-                continue
-            prepared.append(_Prepared(delivery, files, groups))
-        checked = self._validate_together(contract, [p for p in prepared if p.files and not any(f.error for f in p.files)])
-        results = []
-        for item in prepared:
-            results.append(self._import_prepared(item, trigger, checked))
-            if results[-1].failed:
-                break
+        results: list[ImportResult] = []
+        for window in _windows(self._prepare(contract, day, force) for day in days):
+            checked = self._validate_together(contract, [p for p in window if p.files and not any(f.error for f in p.files)])
+            for item in window:
+                results.append(self._import_prepared(item, trigger, checked))
+                if results[-1].failed:
+                    return results
         return results
+
+    def _prepare(self, contract: SourceContract, day: dt.date, force: bool) -> _Prepared:
+        delivery = self.open_delivery(contract, day, force)
+        if delivery.error or delivery.noop:
+            return _Prepared(delivery)
+        try:
+            return _Prepared(delivery, *self._parse_files(delivery, [f.name for f in delivery.manifest.files]))
+        except Exception as exc:  # recorded against the date when its turn comes, as import_day would
+            return _Prepared(delivery, error=exc)
 
     def _import_prepared(self, item: _Prepared, trigger: str, checked: dict) -> ImportResult:
         delivery = item.delivery
@@ -200,13 +200,15 @@ class Importer:
     def _validate_together(contract: SourceContract, prepared: list[_Prepared]) -> dict:
         """Validate consecutive groups of parsed files (``_parse_files``) of consecutive dates as
         one frame where they have the same columns and fit ``VALIDATION_GROUP_ROWS``: per group,
-        its frame and what validating it alone gives (``RowValidation.part``). A group merged with
-        no other is left to ``_check_rows``, as a one-date import validates it."""
-        out: dict[int, tuple[pd.DataFrame, RowValidation]] = {}
+        its frame and what validating it alone gives (``RowValidation.part``); a group merged with
+        no other, its frame only (``_check_rows`` validates it, as a one-date import does)."""
+        out: dict[int, tuple[pd.DataFrame, RowValidation | None]] = {}
         run: list[tuple[dt.date, list, pd.DataFrame]] = []
 
         def flush() -> None:
-            if len(run) > 1:
+            if len(run) == 1:
+                out[id(run[0][1])] = (run[0][2], None)
+            elif run:
                 frame = pd.concat([f for _, _, f in run], ignore_index=True)
                 days = np.repeat(np.array([np.datetime64(d, "ns") for d, _, _ in run]), [len(f) for _, _, f in run])
                 checked = validate_rows(contract, frame, run[0][0], days=days)
@@ -241,27 +243,30 @@ class Importer:
         """``stage_file`` for each date (a backfill run's step for one file), the rows of
         consecutive dates validated in one pass of the contract (as ``import_days``)."""
         contract = registry.get(source).contract
-        staged: list[StagedFile | _Prepared] = []
-        for day in days:
+
+        def prepare(day: dt.date) -> StagedFile | _Prepared:
             delivery = self.open_delivery(contract, day, force)
             if delivery.error or delivery.noop:
-                staged.append(StagedFile(file_name, error=delivery.error, noop=delivery.noop,
-                                         fingerprint=delivery.manifest.fingerprint if delivery.manifest else None))
-            elif file_name not in {f.name for f in delivery.manifest.files}:
-                staged.append(StagedFile(file_name, fingerprint=delivery.manifest.fingerprint))  # not delivered today
-            else:
-                staged.append(_Prepared(delivery, *self._parse_files(delivery, [file_name])))
-        prepared = [p for p in staged if isinstance(p, _Prepared)]
-        checked = self._validate_together(contract, [p for p in prepared if p.files[0].error is None])
-        out = []
-        for item, token in zip(staged, tokens):
-            if isinstance(item, _Prepared):
-                [file], day = item.files, item.delivery.business_date
-                if file.error is None:
-                    raw = self._check_rows(item.delivery, item.groups[0], token, checked.get(id(item.groups[0])))
-                    file.staged_rows = self.warehouse.stage(raw_table(contract.name), day, token, raw, "_file", file_name)
-                item = file
-            out.append(item)
+                return StagedFile(file_name, error=delivery.error, noop=delivery.noop,
+                                  fingerprint=delivery.manifest.fingerprint if delivery.manifest else None)
+            if file_name not in {f.name for f in delivery.manifest.files}:
+                return StagedFile(file_name, fingerprint=delivery.manifest.fingerprint)  # not delivered today
+            return _Prepared(delivery, *self._parse_files(delivery, [file_name]))
+
+        out: list[StagedFile] = []
+        for window in _windows(prepare(day) for day in days):
+            prepared = [p for p in window if isinstance(p, _Prepared) and p.files[0].error is None]
+            checked = self._validate_together(contract, prepared)
+            for item in window:
+                if isinstance(item, _Prepared):
+                    [file], day = item.files, item.delivery.business_date
+                    if file.error is None:
+                        token = tokens[len(out)]
+                        raw = self._check_rows(item.delivery, item.groups[0], token, checked.get(id(item.groups[0])))
+                        file.staged_rows = self.warehouse.stage(raw_table(contract.name), day, token, raw, "_file",
+                                                                file_name)
+                    item = file
+                out.append(item)
         return out
 
     def publish_staged(self, source: str, business_date: dt.date, staged: list[StagedFile], token: str, *,
@@ -366,17 +371,15 @@ class Importer:
 
     @staticmethod
     def _check_rows(delivery: Delivery, group: list[tuple[StagedFile, ParsedFile]], batch_id: str,
-                    validated: tuple[pd.DataFrame, RowValidation] | None = None) -> pd.DataFrame:
-        """Validate the rows of files with the same columns as one frame (or take ``validated``:
-        the group's frame and its part of a validation of several dates, ``_validate_together``);
-        record each file's rejects and the group's counts and flags (on its first file: the
-        delivery sums them); return the valid rows as raw rows."""
+                    validated: tuple[pd.DataFrame, RowValidation | None] | None = None) -> pd.DataFrame:
+        """Validate the rows of files with the same columns as one frame (or take ``validated``
+        from ``_validate_together``: the group's frame, and its part of a validation of several
+        dates if there was one); record each file's rejects and the group's counts and flags (on
+        its first file: the delivery sums them); return the valid rows as raw rows."""
         contract, day = delivery.contract, delivery.business_date
-        if validated is None:
-            frame = _group_frame(group)
-            checked = validate_rows(contract, frame, day) if len(frame) else None
-        else:
-            frame, checked = validated
+        frame, checked = validated if validated is not None else (_group_frame(group), None)
+        if checked is None and len(frame):
+            checked = validate_rows(contract, frame, day)
         first = group[0][0]
         if checked is not None:
             first.failures, first.non_null, first.examples = checked.failures, checked.non_null, checked.examples
@@ -489,6 +492,22 @@ def _group_frame(group: list[tuple[StagedFile, ParsedFile]]) -> pd.DataFrame:
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
+def _windows(items: Iterable[_Prepared | StagedFile]) -> Iterator[list[_Prepared | StagedFile]]:
+    """Consecutive dates' parsed files in windows of about ``VALIDATION_GROUP_ROWS`` rows (one
+    date at least): what can be validated together, and all of a range that is in memory at once.
+    ``items`` is consumed lazily, so dates after a failed one are never read."""
+    window: list[_Prepared | StagedFile] = []
+    rows = 0
+    for item in items:
+        window.append(item)
+        rows += item.rows if isinstance(item, _Prepared) else 0
+        if rows >= VALIDATION_GROUP_ROWS:
+            yield window
+            window, rows = [], 0
+    if window:
+        yield window
+
+
 @dataclass
 class _Prepared:
     """A date of ``import_days`` before its turn: its delivery, and its files read (or the error
@@ -498,6 +517,10 @@ class _Prepared:
     files: list[StagedFile] | None = None
     groups: list[list[tuple[StagedFile, ParsedFile]]] = field(default_factory=list)
     error: Exception | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(len(p.frame) for group in self.groups for _, p in group)
 
 
 def _reason_counts(rejects: list[Reject]) -> dict[str, int]:
