@@ -331,3 +331,59 @@ def test_planned_check_rows_are_the_rows_dagster_writes(tmp_path):
         written = rows(ours.event_log_storage, run.run_id)
         assert [r[2] for r in written] == [f"2024-03-0{d}" for d in range(1, 8)]
         assert written == rows(theirs.event_log_storage, run.run_id)
+
+
+def test_check_evaluations_are_stored_as_dagster_stores_them(tmp_path):
+    """A run's check evaluations take the storage's own path (the event serialized once, statements
+    built once). Replaying the same run's events through Dagster's unchanged SQLite storage gives
+    the same rows: the event in the run shard and the index, and the check execution rows, for
+    passed and failed dates, an evaluation without a partition and one whose run planned nothing."""
+    import sqlalchemy as db
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluation,
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
+
+    def extra(run_id: str, partition: str | None, passed: bool) -> EventLogEntry:
+        target = AssetCheckEvaluationTargetMaterializationData(storage_id=2, run_id=run_id, timestamp=time.time())
+        event = DagsterEvent(DagsterEventType.ASSET_CHECK_EVALUATION.value, "daily_platform", step_key="ranged",
+                             event_specific_data=AssetCheckEvaluation(
+                                 asset_key=dg.AssetKey("ranged"), check_name="rows_positive", passed=passed,
+                                 partition=partition, metadata={"rows": dg.MetadataValue.int(3)},
+                                 target_materialization_data=target))
+        return EventLogEntry(error_info=None, level=20, user_message="", run_id=run_id, timestamp=time.time(),
+                             step_key="ranged", job_name="daily_platform", dagster_event=event)
+
+    def table(storage, shard_connection, columns) -> list[tuple]:
+        with shard_connection as conn:
+            return [tuple(r) for r in conn.execute(db.select(*columns).order_by(columns[0].table.c.id)).fetchall()]
+
+    def recorded(storage, run_id: str) -> dict:
+        events = [c for c in SqlEventLogStorageTable.c if c.name != "id"]
+        executions = [c for c in AssetCheckExecutionsTable.c if c.name not in ("id", "create_timestamp")]
+        return {"run": table(storage, storage.run_connection(run_id), events),
+                "index": table(storage, storage.index_connection(), [SqlEventLogStorageTable.c.id, *events]),
+                "executions": table(storage, storage.index_connection(), executions)}
+
+    with dg.DagsterInstance.from_config(str(instance_home(tmp_path / "ours"))) as instance:
+        run_id = _range_run(instance)
+        ours = instance.event_log_storage
+        assert isinstance(ours, PooledSqliteEventLogStorage)
+        entries = [r.event_log_entry for r in instance.get_records_for_run(run_id).records]
+        extras = [extra(run_id, None, True), extra("0f0e0d0c-0000-4000-8000-0000000000ff", "2024-03-02", False)]
+        for entry in extras:
+            ours.store_event(entry)
+        theirs = SqliteEventLogStorage(str(tmp_path / "dagster"))  # Dagster's own storage, unchanged
+        for entry in entries + extras:
+            theirs.store_event(entry)
+        evaluations = [e for e in entries if e.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION]
+        assert len(evaluations) == 7
+        mine = recorded(ours, run_id)
+        assert mine == recorded(theirs, run_id)
+        assert recorded(ours, extras[1].run_id) == recorded(theirs, extras[1].run_id)
+        statuses = {(row[2], row[4]) for row in mine["executions"]}  # (partition, status)
+        assert ("2024-03-03", "FAILED") in statuses and ("2024-03-02", "FAILED") in statuses
+        assert (None, "SUCCEEDED") in statuses and ("2024-03-01", "SUCCEEDED") in statuses
+        assert [row[-1] for row in mine["executions"]][-1] == 2  # materialization_event_storage_id
+        theirs.dispose()
