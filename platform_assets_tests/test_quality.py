@@ -397,3 +397,101 @@ def test_the_reconciliation_runs_again_once_the_ledger_is_staged_after_it(tmp_pa
         cursor, again = requested(cursor)
         assert again == []
 
+
+
+def _every_contract():
+    from platform_assets.engagement.schemas import aggregate_engagement
+    from platform_assets.finance.schemas import revenue_close
+    from platform_assets.growth.schemas import aggregate_growth, daily_growth
+    from platform_assets.profit.schemas import aggregate_profit, unit_level_profit
+    from platform_assets.reports import report_table
+    from platform_assets.staging import schemas as S
+    from platform_assets.staging.assets import table as staging_table
+
+    reports = (aggregate_engagement, revenue_close, aggregate_growth, daily_growth, aggregate_profit, unit_level_profit)
+    return ([(c, staging_table(k)) for k, c in S.CONTRACTS.items()]
+            + [(m.CONTRACT, report_table(m.CONTRACT.key)) for m in reports])
+
+
+def _as_declared(contract, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows read back from Parquet, in the types the contract declares (what the asset validated:
+    a nullable integer column, for one, reads back as floats)."""
+    for name, column in contract.schema.columns.items():
+        if column.dtype is not None and name in frame.columns and str(frame[name].dtype) != str(column.dtype):
+            frame[name] = frame[name].astype(str(column.dtype))
+    return frame
+
+
+def _spoiled(frame: pd.DataFrame, how: str, other_day) -> pd.DataFrame:
+    """One date's rows with one kind of fault a contract exists to catch."""
+    frame = frame.copy()
+    if how == "negative":  # a value out of range in every integer column that has a check
+        for name in frame.columns:
+            if frame[name].dtype == "int64" and len(frame):
+                frame.loc[frame.index[len(frame) // 2], name] = -7
+    elif how == "duplicate":  # the first row delivered twice (the uniqueness key)
+        frame = pd.concat([frame, frame.iloc[:1]], ignore_index=True)
+    elif how == "other date":  # a row of another business date (the one-date and per-date checks)
+        if "business_date" in frame.columns and len(frame):
+            frame.loc[frame.index[-1], "business_date"] = pd.Timestamp(other_day)
+    elif how == "missing":  # a required value missing in every column of the first row
+        for name in frame.columns:
+            if name != "business_date" and len(frame):
+                frame.loc[frame.index[0], name] = None
+    return frame
+
+
+def test_dates_validated_together_count_what_each_date_counts_alone(materialized, monkeypatch):
+    """A range run validates its dates' rows in one pandera pass (count_rows_each): for every
+    staging and report contract, on materialized dates and on dates spoiled four ways (a value out
+    of range, a duplicated key, a row of another date, missing values), each date's counts are the
+    counts of validating it alone: failing rows, the per-check table with its examples, the sample.
+    The clean dates take the single pass (count_schema is not called)."""
+    from platform_assets.quality import checks
+
+    alone_calls = []
+    real = checks.count_schema
+
+    def spy(schema, frame):
+        alone_calls.append(schema.name)
+        return real(schema, frame)
+
+    for contract, where in _every_contract():
+        frames = [_as_declared(contract, materialized.warehouse.read(where, day(i), day(i))) for i in range(5, 10)]
+        assert sum(len(f) for f in frames), f"{contract.key.to_user_string()}: nothing materialized"
+        expected = [contract.count_rows(f) for f in frames]
+        monkeypatch.setattr(checks, "count_schema", spy)
+        together = contract.count_rows_each(frames)
+        monkeypatch.setattr(checks, "count_schema", real)
+        assert together == expected, contract.key.to_user_string()
+        assert alone_calls == [], f"{contract.key.to_user_string()} was validated date by date"
+        spoiled = [_spoiled(f, how, day(0)) for f, how in
+                   zip(frames, ["negative", "duplicate", "other date", "missing", "none"])]
+        expected = [contract.count_rows(f) for f in spoiled]
+        assert contract.count_rows_each(spoiled) == expected, contract.key.to_user_string()
+        assert any(c[0].failing_rows or c[0].structural for c in expected), contract.key.to_user_string()
+
+
+def test_a_check_that_judges_a_column_as_a_whole_is_evaluated_per_date():
+    """A column check that may return one verdict for the whole column (a custom function), a
+    column-level unique flag, or dates whose types differ: each date is validated alone."""
+    import pandera.pandas as pa
+
+    from platform_assets.quality.checks import count_schema, count_schema_each
+
+    frames = [pd.DataFrame({"q": [1, 2]}), pd.DataFrame({"q": [-5, 1]}), pd.DataFrame({"q": [3, 3]})]
+    for column in (pa.Column("int64", pa.Check(lambda s: s.sum() > 0, error="positive total")),
+                   pa.Column("int64", unique=True), pa.Column("int64", pa.Check.ge(0, error=">= 0"))):
+        schema = pa.DataFrameSchema({"q": column}, name="t")
+        each = count_schema_each(schema, frames)
+        assert each == [count_schema(schema, f) for f in frames]
+    assert [c.failing_rows + c.structural for c in each] == [0, 1, 0]
+    mixed = [frames[0], pd.DataFrame({"q": [1.5, -1.0]})]
+    assert count_schema_each(schema, mixed) == [count_schema(schema, f) for f in mixed]
+    # A uniqueness key holds within each date: the same key on two dates is no duplicate.
+    keyed = pa.DataFrameSchema({"k": pa.Column("int64"), "q": pa.Column("int64", pa.Check.ge(0, error=">= 0"))},
+                               unique=["k"], name="t", checks=[pa.Check(lambda df: len(df) <= 2, error="two rows")])
+    frames = [pd.DataFrame({"k": [1, 2], "q": [0, -1]}), pd.DataFrame({"k": [1, 1, 3], "q": [4, 5, -2]})]
+    each = count_schema_each(keyed, frames)
+    assert each == [count_schema(keyed, f) for f in frames]
+    assert [(c.failing_rows, c.structural) for c in each] == [(1, 0), (3, 1)]

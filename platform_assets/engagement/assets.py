@@ -9,7 +9,7 @@ from platform_assets.metrics import engagement
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.reports import input_window, report_attributes, report_table, staging
 from platform_assets.engagement.schemas import aggregate_engagement as aggregate_engagement_schema
-from platform_assets.quality.publish import Publisher
+from platform_assets.quality.publish import Publisher, publish_each
 from platform_assets.resources import PlatformResource
 from platform_assets.team import Team
 
@@ -36,12 +36,9 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         start, end = input_window(context, keys.STG_ACTIVE_USERS)
         active = staging(wh, keys.STG_ACTIVE_USERS, start, end, columns=["business_date", "user_id", "platform",
                                                                          "sessions"])
-        frames = []
-        for day in partition_dates(context):
-            frame = engagement.aggregate_engagement(active, staging(wh, keys.STG_MARKETING_ENGAGEMENT, day), day)
-            pub.publish(frame, day)
-            frames.append(frame)
-        frame = pd.concat(frames, ignore_index=True)
+        days = ((day, [(engagement.aggregate_engagement(active, staging(wh, keys.STG_MARKETING_ENGAGEMENT, day), day),
+                        None)]) for day in partition_dates(context))
+        frame = pd.concat([outputs[0][0] for _, outputs in publish_each([pub], days)], ignore_index=True)
         last = frame.iloc[-1]
         yield from pub.outputs({
             **{m: (int(last[m]) if m != "dau_mau" else last[m]) for m in ("dau", "wau", "mau", "dau_mau", "sessions")},

@@ -9,7 +9,7 @@ from platform_assets.metrics import revenue
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.reports import money_total, report_attributes, report_table, staging
 from platform_assets.finance.schemas import revenue_close as revenue_close_schema
-from platform_assets.quality.publish import Publisher
+from platform_assets.quality.publish import Publisher, publish_each
 from platform_assets.resources import PlatformResource
 from platform_assets.team import Team
 
@@ -35,18 +35,18 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
     def revenue_close(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = input_reads(platform, context)
         pub = Publisher(revenue_close_schema.CONTRACT, platform, report_table(keys.REVENUE_CLOSE), context.log)
-        frames = []
-        for day in partition_dates(context):
-            frame = revenue.revenue_close(
-                staging(wh, keys.STG_POS_LINES, day, columns=POS_COLUMNS),
-                staging(wh, keys.STG_ORDERS, day, columns=["business_date", "order_id", "status"]),
-                staging(wh, keys.STG_ORDER_LINES, day, columns=["business_date", "status", "line_amount_usd_cents",
-                                                                "discount_usd_cents"]),
-                staging(wh, keys.STG_REFUNDS, day, columns=["business_date", "amount_usd_cents"]),
-                [day])
-            pub.publish(frame, day)
-            frames.append(frame)
-        frame = pd.concat(frames, ignore_index=True)
+
+        def days():
+            for day in partition_dates(context):
+                yield day, [(revenue.revenue_close(
+                    staging(wh, keys.STG_POS_LINES, day, columns=POS_COLUMNS),
+                    staging(wh, keys.STG_ORDERS, day, columns=["business_date", "order_id", "status"]),
+                    staging(wh, keys.STG_ORDER_LINES, day, columns=["business_date", "status", "line_amount_usd_cents",
+                                                                    "discount_usd_cents"]),
+                    staging(wh, keys.STG_REFUNDS, day, columns=["business_date", "amount_usd_cents"]),
+                    [day]), None)]
+
+        frame = pd.concat([outputs[0][0] for _, outputs in publish_each([pub], days())], ignore_index=True)
         by_region = frame.groupby("region")["net_revenue_usd"].sum()
         yield from pub.outputs({
             "rows": len(frame),

@@ -12,7 +12,7 @@ from platform_assets.partitions import DAILY_PARTITIONS, FIRST_BUSINESS_DATE
 from platform_assets.reports import input_window, report_attributes, report_table, staging
 from platform_assets.growth.schemas import daily_growth as daily_growth_schema
 from platform_assets.growth.schemas import aggregate_growth as aggregate_growth_schema
-from platform_assets.quality.publish import Publisher
+from platform_assets.quality.publish import Publisher, publish_each
 from platform_assets.resources import PlatformResource
 from platform_assets.staging.assets import table as staging_table
 from platform_assets.team import Team
@@ -37,16 +37,16 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
     def daily_growth(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = input_reads(platform, context)
         pub = Publisher(daily_growth_schema.CONTRACT, platform, report_table(keys.DAILY_GROWTH), context.log)
-        frames = []
-        for day in partition_dates(context):
-            frame = growth.daily_growth(
-                staging(wh, keys.STG_CUSTOMERS, day, columns=["customer_id"]),
-                staging(wh, keys.STG_CUSTOMER_FIRST_ORDERS, day, columns=["customer_id"]),
-                staging(wh, keys.STG_EXPERIMENT_ASSIGNMENTS, day, columns=["experiment_id", "unit_type", "unit_id",
-                                                                           "variant"]), day)
-            pub.publish(frame, day)
-            frames.append(frame)
-        frame = pd.concat(frames, ignore_index=True)
+
+        def days():
+            for day in partition_dates(context):
+                yield day, [(growth.daily_growth(
+                    staging(wh, keys.STG_CUSTOMERS, day, columns=["customer_id"]),
+                    staging(wh, keys.STG_CUSTOMER_FIRST_ORDERS, day, columns=["customer_id"]),
+                    staging(wh, keys.STG_EXPERIMENT_ASSIGNMENTS, day, columns=["experiment_id", "unit_type", "unit_id",
+                                                                               "variant"]), day), None)]
+
+        frame = pd.concat([outputs[0][0] for _, outputs in publish_each([pub], days())], ignore_index=True)
         yield from pub.outputs({
             "rows": len(frame), "new_customers_in_experiments": int(frame["new_customers"].sum()),
             "first_order_customers_in_experiments": int(frame["first_order_customers"].sum())})
@@ -70,17 +70,17 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         customers = staging(wh, keys.STG_CUSTOMERS, start, end, columns=["business_date", "acquisition_channel"])
         signups = growth.signups_by_day_and_channel(customers)
         counts = wh.row_counts(staging_table(keys.STG_CUSTOMERS), FIRST_BUSINESS_DATE, end)
-        frames = []
-        for day in partition_dates(context):
-            spend = staging(wh, keys.STG_MARKETING_SPEND, day, columns=["acquisition_channel", "spend_usd_cents"])
-            by_channel = spend.groupby("acquisition_channel")["spend_usd_cents"].sum()
-            cumulative = sum(n for d, n in counts.items() if d <= day)
-            loaded = [d for d in counts if day - dt.timedelta(days=55) <= d <= day]
-            frame = growth.aggregate_growth(signups, loaded, cumulative,
-                                            {str(k): int(v) for k, v in by_channel.items()}, day)
-            pub.publish(frame, day)
-            frames.append(frame)
-        frame = pd.concat(frames, ignore_index=True)
+
+        def days():
+            for day in partition_dates(context):
+                spend = staging(wh, keys.STG_MARKETING_SPEND, day, columns=["acquisition_channel", "spend_usd_cents"])
+                by_channel = spend.groupby("acquisition_channel")["spend_usd_cents"].sum()
+                cumulative = sum(n for d, n in counts.items() if d <= day)
+                loaded = [d for d in counts if day - dt.timedelta(days=55) <= d <= day]
+                yield day, [(growth.aggregate_growth(signups, loaded, cumulative,
+                                                     {str(k): int(v) for k, v in by_channel.items()}, day), None)]
+
+        frame = pd.concat([outputs[0][0] for _, outputs in publish_each([pub], days())], ignore_index=True)
         last = frame[frame["acquisition_channel"] == growth.ALL].iloc[-1]
         yield from pub.outputs({
             "new_customers": int(frame.loc[frame["acquisition_channel"] == growth.ALL, "new_customers"].sum()),

@@ -15,6 +15,7 @@ import pandera.errors as pa_errors
 import pandera.pandas as pa
 
 from platform_assets.ingestion.contract import SourceContract
+from platform_assets.quality.checks import in_row_order
 
 # A required column whose values mostly fail their type changed type upstream: that is a
 # breaking schema change, not a batch of bad rows.
@@ -196,15 +197,9 @@ def validate_rows(contract: SourceContract, frame: pd.DataFrame, business_date: 
             schema.validate(frame[present], lazy=True)
         except pa_errors.SchemaErrors as exc:
             cases = exc.failure_cases
-            cases = cases[cases["index"].notna()]
-            # In row order, then the contract's column order and the check: pandera orders its cases
-            # with an unstable sort, so which failing value a column's first example is (and the
-            # order of a row's reasons) changed with the frame's size, and rows validated with
-            # other dates' rows (import_days) must report what they report alone.
-            order = {c: i for i, c in enumerate(contract.columns)}
-            cases = cases.assign(_pos=cases["index"].astype("int64"), _col=cases["column"].map(order).fillna(len(order)),
-                                 _check=cases["check"].astype(str))
-            cases = cases.sort_values(["_pos", "_col", "_check"], kind="stable")
+            # In row order (in_row_order): rows validated with other dates' rows (import_days) must
+            # report what they report alone, and the order of a row's reasons is its own.
+            cases = in_row_order(cases[cases["index"].notna()], list(contract.columns))
             for column, check, value, index in zip(cases["column"], cases["check"], cases["failure_case"],
                                                    cases["index"]):
                 pos = int(index)

@@ -10,7 +10,7 @@ from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.reports import money_total, report_attributes, report_table, staging
 from platform_assets.profit.schemas import unit_level_profit as unit_level_profit_schema
 from platform_assets.profit.schemas import aggregate_profit as aggregate_profit_schema
-from platform_assets.quality.publish import Publisher
+from platform_assets.quality.publish import Publisher, publish_each
 from platform_assets.resources import PlatformResource
 from platform_assets.team import Team
 
@@ -47,16 +47,17 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
     def unit_level_profit(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = input_reads(platform, context)
         pub = Publisher(unit_level_profit_schema.CONTRACT, platform, report_table(keys.UNIT_LEVEL_PROFIT), context.log)
-        frames, missing = [], 0
-        for day in partition_dates(context):
-            facts, missing_cost = _facts(wh, day, with_refunds=True)
-            assignments = staging(wh, keys.STG_EXPERIMENT_ASSIGNMENTS, day,
-                                  columns=["experiment_id", "unit_type", "unit_id", "variant"])
-            frame = profit.unit_level_profit(facts, assignments, day)
-            pub.publish(frame, day, {"lines_without_cost": missing_cost})
-            frames.append(frame)
-            missing += missing_cost
-        frame = pd.concat(frames, ignore_index=True)
+
+        def days():
+            for day in partition_dates(context):
+                facts, missing_cost = _facts(wh, day, with_refunds=True)
+                assignments = staging(wh, keys.STG_EXPERIMENT_ASSIGNMENTS, day,
+                                      columns=["experiment_id", "unit_type", "unit_id", "variant"])
+                yield day, [(profit.unit_level_profit(facts, assignments, day), {"lines_without_cost": missing_cost})]
+
+        published = [outputs[0] for _, outputs in publish_each([pub], days())]
+        frame = pd.concat([f for f, _ in published], ignore_index=True)
+        missing = sum(stats["lines_without_cost"] for _, stats in published)
         yield from pub.outputs({
             "rows": len(frame), "experiments": int(frame["experiment_id"].nunique()),
             "units": int(frame["units"].sum()), "net_revenue_usd": money_total(frame, "net_revenue_usd"),
@@ -77,18 +78,20 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
     def aggregate_profit(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh = input_reads(platform, context)
         pub = Publisher(aggregate_profit_schema.CONTRACT, platform, report_table(keys.AGGREGATE_PROFIT), context.log)
-        frames = []
-        for day in partition_dates(context):
-            close = wh.read(report_table(keys.REVENUE_CLOSE), day, day)
-            if close.empty:
-                raise dg.Failure(f"aggregate_profit {day}: revenue_close has no rows for the date; materialize it first")
-            facts, _ = _facts(wh, day, with_refunds=False)
-            spend = staging(wh, keys.STG_MARKETING_SPEND, day, columns=["spend_usd_cents"])
-            frame = profit.aggregate_profit(int(revenue.cents(close["net_revenue_usd"]).sum()), int(facts["cogs"].sum()),
-                                            int(spend["spend_usd_cents"].sum()), day)
-            pub.publish(frame, day)
-            frames.append(frame)
-        frame = pd.concat(frames, ignore_index=True)
+
+        def days():
+            for day in partition_dates(context):
+                close = wh.read(report_table(keys.REVENUE_CLOSE), day, day)
+                if close.empty:
+                    raise dg.Failure(f"aggregate_profit {day}: revenue_close has no rows for the date; materialize it "
+                                     "first")
+                facts, _ = _facts(wh, day, with_refunds=False)
+                spend = staging(wh, keys.STG_MARKETING_SPEND, day, columns=["spend_usd_cents"])
+                yield day, [(profit.aggregate_profit(int(revenue.cents(close["net_revenue_usd"]).sum()),
+                                                     int(facts["cogs"].sum()), int(spend["spend_usd_cents"].sum()), day),
+                             None)]
+
+        frame = pd.concat([outputs[0][0] for _, outputs in publish_each([pub], days())], ignore_index=True)
         last = frame.iloc[-1]
         yield from pub.outputs({
             "net_revenue_usd": money_total(frame, "net_revenue_usd"), "cogs_usd": money_total(frame, "cogs_usd"),

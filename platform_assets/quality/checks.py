@@ -19,9 +19,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 import pandas as pd
@@ -35,6 +35,10 @@ WARN = dg.AssetCheckSeverity.WARN
 SAMPLE_ROWS = 5
 SCHEMA_CHECK = "schema"
 SCHEMA_WARNINGS_CHECK = "schema_warnings"
+# Rows of consecutive dates validated in one pandera pass (DatasetContract.counted), as the raw
+# imports do (ingestion.framework.VALIDATION_GROUP_ROWS).
+TOGETHER_ROWS = 250_000
+T = TypeVar("T")
 
 
 @dataclass
@@ -122,6 +126,20 @@ class DatasetContract:
         errors, warnings = self.split()
         return [count_schema(errors, frame)] + ([count_schema(warnings, frame)] if describe_checks(warnings) else [])
 
+    def count_rows_each(self, frames: Sequence[pd.DataFrame]) -> list[list[SchemaCount]]:
+        """``count_rows`` of each frame, the frames validated together (``count_schema_each``)."""
+        errors, warnings = self.split()
+        parts = [count_schema_each(errors, frames)]
+        if describe_checks(warnings):
+            parts.append(count_schema_each(warnings, frames))
+        return [list(counts) for counts in zip(*parts)] if frames else []
+
+    def counted(self, items: Iterable[T], frame: Callable[[T], pd.DataFrame]) -> Iterator[tuple[T, list[SchemaCount]]]:
+        """Each item with ``count_rows`` of its frame, consecutive items' frames validated together
+        (``in_windows``)."""
+        for window in in_windows(items, lambda item: len(frame(item))):
+            yield from zip(window, self.count_rows_each([frame(item) for item in window]))
+
     def evaluate(self, ctx: CheckContext, counts: list[SchemaCount] | None = None) -> list[tuple[str, Outcome, bool]]:
         """(check name, outcome, blocking) for every check of the contract. ``counts``: the
         schema's findings when the rows were validated in parts (``count_rows``, added up); the
@@ -147,6 +165,22 @@ class DatasetContract:
                 blockers.append(name)
             results.append(to_result(self.key, name, outcome, severity))
         return results, blockers
+
+
+def in_windows(items: Iterable[T], rows: Callable[[T], int]) -> Iterator[list[T]]:
+    """Consecutive items (a range's dates) in windows of about ``TOGETHER_ROWS`` rows, one item at
+    least: what is validated in one pass, and all of a range held in memory at once. ``items`` is
+    consumed lazily, a window at a time."""
+    window: list[T] = []
+    total = 0
+    for item in items:
+        window.append(item)
+        total += rows(item)
+        if total >= TOGETHER_ROWS:
+            yield window
+            window, total = [], 0
+    if window:
+        yield window
 
 
 def to_result(key: dg.AssetKey, name: str, outcome: Outcome, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
@@ -244,20 +278,129 @@ class SchemaCount:
 
 def count_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> SchemaCount:
     """Validate lazily; count failures per pandera check, with a sample of failing rows."""
+    frame = _positional(frame)
+    return _counted(schema, frame, _failure_cases(schema, frame))
+
+
+def count_schema_each(schema: pa.DataFrameSchema, frames: Sequence[pd.DataFrame]) -> list[SchemaCount]:
+    """``count_schema`` of each frame (a range run's dates), from one pandera pass over all of
+    them where that finds exactly what validating each alone finds: pandera's fixed cost per
+    validation, not the rows, is most of validating a small date (docs/decisions.md, "A range's
+    rows are validated in one pass").
+
+    The rows are validated together against the schema's column checks, with each frame's
+    uniqueness key extended by the frame it came from, and each failure goes back to its frame's
+    row. What depends on a frame as a whole is evaluated per frame: the frame-level checks (one
+    business date, a group's count), and everything when a check finds a structural failure or
+    the frames differ in columns or types (each frame is then validated alone)."""
+    frames = [_positional(f) for f in frames]
+    together = _together_schema(schema)
+    if len(frames) < 2 or together is None or not _same_columns(frames):
+        return [count_schema(schema, f) for f in frames]
+    offsets = [0]
+    for f in frames:
+        offsets.append(offsets[-1] + len(f))
+    part = pd.Series(range(len(frames))).repeat([len(f) for f in frames]).to_numpy()
+    merged = pd.concat(frames, ignore_index=True).assign(**{_PART: part})
+    cases = _failure_cases(together, merged)
+    if cases["index"].isna().any():  # a structural failure: what each frame alone finds
+        return [count_schema(schema, f) for f in frames]
+    cases = cases[cases["column"] != _PART]
+    position = cases["index"].astype("int64").to_numpy()
+    frame_checks = _frame_checks_schema(schema)
+    counted = []
+    for i, frame in enumerate(frames):
+        mine = cases[(position >= offsets[i]) & (position < offsets[i + 1])]
+        mine = mine.assign(index=mine["index"].astype("int64") - offsets[i])
+        if frame_checks is not None:
+            mine = pd.concat([mine, _failure_cases(frame_checks, frame)], ignore_index=True)
+        counted.append(_counted(schema, frame, in_row_order(mine, list(schema.columns))))
+    return counted
+
+
+_PART = "__platform_part"
+# pandera's own column checks that judge each value alone; any other column check (a custom
+# function could return one verdict for the whole column) makes a schema validated frame by frame.
+_ROW_WISE_CHECKS = {"greater_than", "greater_than_or_equal_to", "less_than", "less_than_or_equal_to", "in_range",
+                    "isin", "notin", "str_length", "str_matches", "str_contains", "str_startswith", "str_endswith",
+                    "equal_to", "not_equal_to"}
+_ROW_WISE = "row-wise"  # the name of this module's own per-value column checks (money)
+
+
+def _positional(frame: pd.DataFrame) -> pd.DataFrame:
     index = frame.index
     if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
         frame = frame.reset_index(drop=True)  # failure cases name rows by position
+    return frame
+
+
+def _failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     try:
         # pandera copies the frame first unless inplace (with reset_index's copy, 0.5 s for a million
         # POS lines); a schema that only reads it (ours) is validated on the frame itself.
         schema.validate(frame, lazy=True, inplace=_only_reads(schema))
-        cases = pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])
+        return pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])
     except pa_errors.SchemaErrors as exc:
-        cases = exc.failure_cases
+        return in_row_order(exc.failure_cases, list(schema.columns))
+
+
+def in_row_order(cases: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """pandera's failure cases by row, then the schema's column order, then check; cases of no row
+    (structural) first. pandera orders them with an unstable sort, so which failing value is a
+    check's first example changed with the frame's size, and rows validated together with other
+    dates' rows must report what they report alone."""
+    if not len(cases):
+        return cases
+    order = {c: i for i, c in enumerate(columns)}
+    keys = pd.DataFrame({"row": pd.to_numeric(cases["index"], errors="coerce").fillna(-1).to_numpy(),
+                         "column": cases["column"].map(order).fillna(len(order)).to_numpy(),
+                         "check": cases["check"].astype(str).to_numpy()})
+    return cases.iloc[keys.sort_values(["row", "column", "check"], kind="stable").index].reset_index(drop=True)
+
+
+def _counted(schema: pa.DataFrameSchema, frame: pd.DataFrame, cases: pd.DataFrame) -> SchemaCount:
     rows = sorted({int(i) for i in cases["index"].dropna()}) if len(cases) else []
     structural = int(cases["index"].isna().sum()) if len(cases) else 0
     sample = frame.iloc[rows[:SAMPLE_ROWS]] if rows else frame.iloc[:0]
     return SchemaCount(len(frame), len(rows), structural, _per_check_table(schema, cases), _records(sample))
+
+
+def _together_schema(schema: pa.DataFrameSchema) -> pa.DataFrameSchema | None:
+    """The schema that validates several frames' rows at once (``count_schema_each``), or None when
+    one of its column checks may judge a column as a whole. Built once per schema."""
+    cached = _TOGETHER.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    row_wise = all(not col.unique and all(c.name in _ROW_WISE_CHECKS or c.name == _ROW_WISE for c in col.checks)
+                   for col in schema.columns.values())
+    together = None
+    if row_wise and not schema.add_missing_columns and schema.strict != "filter":
+        together = copy.deepcopy(schema)
+        together.checks = []
+        together = together.add_columns({_PART: pa.Column("int64")})
+        if schema.unique:
+            together.unique = [*schema.unique, _PART]
+    _TOGETHER[id(schema)] = (schema, together)
+    return together
+
+
+def _frame_checks_schema(schema: pa.DataFrameSchema) -> pa.DataFrameSchema | None:
+    """The schema's frame-level checks alone, for one frame at a time (``count_schema_each``)."""
+    cached = _FRAME_CHECKS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    only = pa.DataFrameSchema(checks=list(schema.checks), name=schema.name, strict=False) if schema.checks else None
+    _FRAME_CHECKS[id(schema)] = (schema, only)
+    return only
+
+
+_TOGETHER: dict[int, tuple[pa.DataFrameSchema, pa.DataFrameSchema | None]] = {}
+_FRAME_CHECKS: dict[int, tuple[pa.DataFrameSchema, pa.DataFrameSchema | None]] = {}
+
+
+def _same_columns(frames: Sequence[pd.DataFrame]) -> bool:
+    first = frames[0].dtypes
+    return all(f.columns.equals(frames[0].columns) and f.dtypes.equals(first) for f in frames[1:])
 
 
 def schema_outcome(count: SchemaCount, severity: dg.AssetCheckSeverity) -> Outcome:
@@ -375,9 +518,10 @@ def money(description: str = "", minimum: float | None = None, nullable: bool = 
     import decimal
 
     checks = [pa.Check(lambda s: s.map(lambda v: isinstance(v, decimal.Decimal) and v == v.quantize(decimal.Decimal("0.01"))),
-                       error="an exact decimal with 2 places", ignore_na=True)]
+                       error="an exact decimal with 2 places", ignore_na=True, name=_ROW_WISE)]
     if minimum is not None:
-        checks.append(pa.Check(lambda s: s.map(lambda v: v >= minimum), error=f">= {minimum}", ignore_na=True))
+        checks.append(pa.Check(lambda s: s.map(lambda v: v >= minimum), error=f">= {minimum}", ignore_na=True,
+                               name=_ROW_WISE))
     return pa.Column(object, checks=checks, nullable=nullable, description=description or None)
 
 

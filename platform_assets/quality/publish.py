@@ -8,14 +8,16 @@ asset downstream of that partition is skipped in the run and stays unmaterialize
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import dagster as dg
 import pandas as pd
 
-from platform_assets.quality.checks import CheckContext, DatasetContract, SchemaCount
+from platform_assets.quality.checks import CheckContext, DatasetContract, SchemaCount, in_windows
 from platform_assets.storage.warehouse import Table
+
+T = TypeVar("T", bound=tuple)
 
 
 class Publisher:
@@ -28,8 +30,11 @@ class Publisher:
         self.written: list[dt.date] = []
         self.blocked: dict[dt.date, list[str]] = {}
 
-    def publish(self, frame: pd.DataFrame, day: dt.date, stats: dict[str, Any] | None = None) -> bool:
-        results, blockers = self.contract.results(CheckContext(frame, day, self.platform, stats or {}))
+    def publish(self, frame: pd.DataFrame, day: dt.date, stats: dict[str, Any] | None = None,
+                counts: list[SchemaCount] | None = None) -> bool:
+        """Check the date's rows and write them if no blocking check failed. ``counts``: what the
+        contract's schema found in them, when they were validated with other dates' (publish_each)."""
+        results, blockers = self.contract.results(CheckContext(frame, day, self.platform, stats or {}), counts)
         return self._decide(day, results, blockers, lambda: self.platform.warehouse().replace(self.table, frame, [day]))
 
     def publish_parts(self, day: dt.date, counts: list[SchemaCount], rows: int, stats: dict[str, Any],
@@ -93,6 +98,31 @@ class Publisher:
     def _blocked_message(self) -> str:
         return "; ".join(f"{self.contract.key.to_user_string()} {day} not published: blocking check(s) "
                          f"{', '.join(names)} failed" for day, names in sorted(self.blocked.items()))
+
+
+def publish_each(publishers: Sequence[Publisher], items: Iterable[T]) -> Iterator[T]:
+    """Publish a range's dates in date order, as ``publisher.publish(frame, day, stats)`` one date
+    at a time does, with the rows of consecutive dates validated in one pandera pass per publisher
+    (``DatasetContract.count_rows_each``: pandera's fixed cost per pass is most of validating a
+    small date). ``items``: ``(day, [(frame, check stats) per publisher], ...)``, computed lazily a
+    window of rows at a time (``in_windows``), so a date's frames must not depend on the dates
+    published before it; each item is handed back once its frames are published or blocked."""
+    for window in in_windows(items, lambda item: sum(len(frame) for frame, _ in item[1])):
+        counts = [pub.contract.count_rows_each([item[1][i][0] for item in window]) for i, pub in enumerate(publishers)]
+        for j, item in enumerate(window):
+            for i, (pub, (frame, stats)) in enumerate(zip(publishers, item[1], strict=True)):
+                pub.publish(frame, item[0], stats, counts=counts[i][j])
+            yield item
+
+
+def publish_all(publishers: Sequence[Publisher], items: Iterable[T]) -> T:
+    """``publish_each`` to the end: the last date's item (what a range's metadata describes)."""
+    last = None
+    for last in publish_each(publishers, items):
+        pass
+    if last is None:
+        raise ValueError("no dates to publish")
+    return last
 
 
 def per_partition_checks(results_by_day: dict[dt.date, list[dg.AssetCheckResult]], blocking: dict[str, bool],

@@ -5,6 +5,7 @@ Each processes every date of its run (one, or a backfill range).
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -20,7 +21,7 @@ from platform_assets.ingestion.framework import raw_table
 from platform_assets.partitions import DAILY_PARTITIONS
 from platform_assets.quality.checks import SchemaCount
 from platform_assets.quality.common import raw_distinct_keys
-from platform_assets.quality.publish import Publisher
+from platform_assets.quality.publish import Publisher, publish_all
 from platform_assets.resources import PlatformResource
 from platform_assets.staging import schemas as S
 from platform_assets.staging import transforms as T
@@ -91,17 +92,23 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         **scheduling.asset_step("stg_fx_rates"))
     def stg_fx_rates(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = input_reads(platform, context), _publisher(keys.STG_FX_RATES, platform, context)
-        for day in partition_dates(context):
-            window = wh.read(raw_table("fx_rates"), day - dt.timedelta(days=T.FX_LOOKBACK_DAYS), day)
-            rates = T.effective_fx_rates(window, day)
-            if len(rates) <= 1:
-                raise dg.Failure(f"stg_fx_rates {day}: no FX rates delivered on or in the {T.FX_LOOKBACK_DAYS} days "
-                                 "before this date")
-            fallbacks = rates[rates["is_fallback"]]
-            note = ", ".join(f"{c} (rate of {d:%Y-%m-%d})" for c, d in zip(fallbacks["currency"], fallbacks["rate_date"]))
-            if note:
-                context.log.warning(f"stg_fx_rates {day}: no current rate for {note}; using the latest earlier rate")
-            pub.publish(rates, day)
+
+        def days():
+            for day in partition_dates(context):
+                window = wh.read(raw_table("fx_rates"), day - dt.timedelta(days=T.FX_LOOKBACK_DAYS), day)
+                rates = T.effective_fx_rates(window, day)
+                if len(rates) <= 1:
+                    raise dg.Failure(f"stg_fx_rates {day}: no FX rates delivered on or in the {T.FX_LOOKBACK_DAYS} "
+                                     "days before this date")
+                fallbacks = rates[rates["is_fallback"]]
+                note = ", ".join(f"{c} (rate of {d:%Y-%m-%d})"
+                                 for c, d in zip(fallbacks["currency"], fallbacks["rate_date"]))
+                if note:
+                    context.log.warning(f"stg_fx_rates {day}: no current rate for {note}; using the latest earlier "
+                                        "rate")
+                yield day, [(rates, None)], note
+
+        _, [(rates, _)], note = publish_all([pub], days())
         yield from pub.outputs({"currencies": len(rates), "fallback_currencies": note or "none",
                                 "max_rate_age_days": int(rates["age_days"].max())})
 
@@ -114,9 +121,9 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         **scheduling.asset_step("stg_products"))
     def stg_products(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = input_reads(platform, context), _publisher(keys.STG_PRODUCTS, platform, context)
-        for day in partition_dates(context):
-            frame, stats = T.products(read_raw(wh, "products", day), read_rates(wh, day), day)
-            pub.publish(frame, day, stats.check_stats())
+        days = ((day, [(frame, stats.check_stats())], stats) for day in partition_dates(context)
+                for frame, stats in [T.products(read_raw(wh, "products", day), read_rates(wh, day), day)])
+        _, [(frame, _)], stats = publish_all([pub], days)
         yield from pub.outputs({**stats.as_metadata(), "skus": int(frame["sku"].nunique())})
 
     stg_pos_lines = pos_lines_asset(team)
@@ -133,11 +140,14 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         wh = input_reads(platform, context)
         orders_pub = _publisher(keys.STG_ORDERS, platform, context)
         lines_pub = _publisher(keys.STG_ORDER_LINES, platform, context)
-        for day in partition_dates(context):
-            raw = read_raw(wh, "orders", day)
-            orders, lines, stats = _guard(lambda d=day: T.orders(raw, read_rates(wh, d), d))
-            orders_pub.publish(orders, day, _stats(stats, raw, S.stg_orders.KEY))
-            lines_pub.publish(lines, day)
+
+        def days():
+            for day in partition_dates(context):
+                raw = read_raw(wh, "orders", day)
+                orders, lines, stats = _guard(lambda d=day: T.orders(raw, read_rates(wh, d), d))
+                yield day, [(orders, _stats(stats, raw, S.stg_orders.KEY)), (lines, None)], stats
+
+        _, [(orders, _), (lines, _)], stats = publish_all([orders_pub, lines_pub], days())
         yield from orders_pub.outputs({**stats.as_metadata(), "completed": int((orders["status"] == "completed").sum())})
         yield from lines_pub.outputs({"rows": len(lines)})
 
@@ -154,11 +164,15 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         recent = wh.read(table(keys.STG_ORDERS), orders_window.start.date(),
                          orders_window.end.date() - dt.timedelta(days=1),
                          columns=["order_id", "customer_id", "business_date"])
-        for day in partition_dates(context):
-            raw = read_raw(wh, "refunds", day)
-            frame, stats = _guard(lambda d=day: T.refunds(raw, read_rates(wh, d), d,
-                                                          recent[recent["business_date"] <= pd.Timestamp(d)]))
-            pub.publish(frame, day, _stats(stats, raw, S.stg_refunds.KEY))
+
+        def days():
+            for day in partition_dates(context):
+                raw = read_raw(wh, "refunds", day)
+                frame, stats = _guard(lambda d=day: T.refunds(raw, read_rates(wh, d), d,
+                                                              recent[recent["business_date"] <= pd.Timestamp(d)]))
+                yield day, [(frame, _stats(stats, raw, S.stg_refunds.KEY))], stats
+
+        _, [(frame, _)], stats = publish_all([pub], days())
         yield from pub.outputs({**stats.as_metadata(), "refunds_usd": float(frame["amount_usd_cents"].sum()) / 100,
                                 "refunds_of_unknown_orders": int(frame["customer_id"].isna().sum())})
 
@@ -169,10 +183,14 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         **scheduling.asset_step("stg_gl_entries"))
     def stg_gl_entries(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = input_reads(platform, context), _publisher(keys.STG_GL_ENTRIES, platform, context)
-        for day in partition_dates(context):
-            raw = read_raw(wh, "gl_entries", day)
-            frame, stats = _guard(lambda d=day: T.gl_entries(raw, read_rates(wh, d), d))
-            pub.publish(frame, day, _stats(stats, raw, S.stg_gl_entries.KEY))
+
+        def days():
+            for day in partition_dates(context):
+                raw = read_raw(wh, "gl_entries", day)
+                frame, stats = _guard(lambda d=day: T.gl_entries(raw, read_rates(wh, d), d))
+                yield day, [(frame, _stats(stats, raw, S.stg_gl_entries.KEY))], stats
+
+        _, _, stats = publish_all([pub], days())
         yield from pub.outputs(stats.as_metadata())
 
     @dg.multi_asset(specs=[_spec(
@@ -182,10 +200,14 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         **scheduling.asset_step("stg_customers"))
     def stg_customers(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = input_reads(platform, context), _publisher(keys.STG_CUSTOMERS, platform, context)
-        for day in partition_dates(context):
-            raw = read_raw(wh, "customers", day)
-            frame, stats = T.customers(raw, day)
-            pub.publish(frame, day, _stats(stats, raw, S.stg_customers.KEY))
+
+        def days():
+            for day in partition_dates(context):
+                raw = read_raw(wh, "customers", day)
+                frame, stats = T.customers(raw, day)
+                yield day, [(frame, _stats(stats, raw, S.stg_customers.KEY))], stats
+
+        _, _, stats = publish_all([pub], days())
         yield from pub.outputs(stats.as_metadata())
 
     @dg.multi_asset(specs=[
@@ -200,12 +222,14 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         wh = input_reads(platform, context)
         events_pub = _publisher(keys.STG_APP_EVENTS, platform, context)
         users_pub = _publisher(keys.STG_ACTIVE_USERS, platform, context)
-        for day in partition_dates(context):
-            raw = read_raw(wh, "app_events", day)
-            events, stats = T.app_events(raw, day)
-            users = T.active_users(events, day)
-            events_pub.publish(events, day, _stats(stats, raw, S.stg_app_events.KEY))
-            users_pub.publish(users, day)
+
+        def days():
+            for day in partition_dates(context):
+                raw = read_raw(wh, "app_events", day)
+                events, stats = T.app_events(raw, day)
+                yield day, [(events, _stats(stats, raw, S.stg_app_events.KEY)), (T.active_users(events, day), None)], stats
+
+        _, [_, (users, _)], stats = publish_all([events_pub, users_pub], days())
         yield from events_pub.outputs(stats.as_metadata())
         yield from users_pub.outputs({"rows": len(users), "active_users": int(users["user_id"].nunique())})
 
@@ -216,10 +240,14 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         name="stg_experiment_assignments", **scheduling.asset_step("stg_experiment_assignments"))
     def stg_experiment_assignments(context: dg.AssetExecutionContext, platform: PlatformResource):
         wh, pub = input_reads(platform, context), _publisher(keys.STG_EXPERIMENT_ASSIGNMENTS, platform, context)
-        for day in partition_dates(context):
-            raw = read_raw(wh, "experiment_assignments", day)
-            frame, stats = T.experiment_assignments(raw, day)
-            pub.publish(frame, day, _stats(stats, raw, S.stg_experiment_assignments.KEY))
+
+        def days():
+            for day in partition_dates(context):
+                raw = read_raw(wh, "experiment_assignments", day)
+                frame, stats = T.experiment_assignments(raw, day)
+                yield day, [(frame, _stats(stats, raw, S.stg_experiment_assignments.KEY))], stats
+
+        _, [(frame, _)], stats = publish_all([pub], days())
         yield from pub.outputs({**stats.as_metadata(), "experiments": int(frame["experiment_id"].nunique())})
 
     marketing = registry.marketing_sources()
@@ -239,14 +267,18 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         wh = input_reads(platform, context)
         spend_pub = _publisher(keys.STG_MARKETING_SPEND, platform, context)
         engagement_pub = _publisher(keys.STG_MARKETING_ENGAGEMENT, platform, context)
-        for day in partition_dates(context):
-            normalized = {}
-            for s in marketing:
-                raw = read_raw(wh, s.name, day)
-                normalized[s.name] = (T.Platform(s.channel, s.acquisition_channel), s.normalize(raw) if len(raw) else {})
-            spend, engagement = _guard(lambda d=day: T.marketing(normalized, read_rates(wh, d), d))
-            spend_pub.publish(spend, day)
-            engagement_pub.publish(engagement, day)
+
+        def days():
+            for day in partition_dates(context):
+                normalized = {}
+                for s in marketing:
+                    raw = read_raw(wh, s.name, day)
+                    normalized[s.name] = (T.Platform(s.channel, s.acquisition_channel),
+                                          s.normalize(raw) if len(raw) else {})
+                spend, engagement = _guard(lambda d=day: T.marketing(normalized, read_rates(wh, d), d))
+                yield day, [(spend, None), (engagement, None)]
+
+        _, [(spend, _), (engagement, _)] = publish_all([spend_pub, engagement_pub], days())
         by_platform = spend.groupby("platform")["spend_usd_cents"].sum()
         yield from spend_pub.outputs({"rows": len(spend), "spend_usd": float(by_platform.sum()) / 100,
                                       **{f"spend_usd_{p}": float(v) / 100 for p, v in by_platform.items()}})
@@ -317,17 +349,23 @@ def _distinct(values: pd.Series) -> pa.Array:
     return pc.unique(pa.array(values, type=pa.string()))
 
 
-def _pos_lines_part(platform: PlatformResource, wh, label: str, file_name: str, day: dt.date, token: str
-                    ) -> LinesPart:
-    """Read one region's raw lines, transform them, validate them and stage them as that region's
-    part of the date's new version."""
+def _pos_lines_parts(platform: PlatformResource, wh, label: str, file_name: str, days: list[dt.date], run_id: str
+                     ) -> list[LinesPart]:
+    """Read each date's lines of one region, transform them and stage them as that region's part of
+    the date's new version; validate them (a range's dates together, ``DatasetContract.counted``)."""
     contract = S.CONTRACTS[keys.STG_POS_LINES]
-    raw = wh.read(raw_table(POS_SOURCE), day, day, where={"_file": [file_name]})
-    frame, stats = _guard(lambda: T.pos_lines(raw, read_rates(wh, day), day))
-    platform.warehouse().stage(table(keys.STG_POS_LINES), day, token, frame, "region", label)
-    return LinesPart(label, day, len(frame), contract.count_rows(frame), _stats(stats, raw, S.stg_pos_lines.KEY),
-                     stats.as_metadata(), _distinct(raw["transaction_id"]), len(_distinct(frame["transaction_id"])),
-                     int(frame["customer_id"].isna().sum()))
+
+    def staged(day: dt.date) -> tuple[dt.date, pd.DataFrame, Any, pd.DataFrame]:
+        raw = wh.read(raw_table(POS_SOURCE), day, day, where={"_file": [file_name]})
+        frame, stats = _guard(lambda: T.pos_lines(raw, read_rates(wh, day), day))
+        platform.warehouse().stage(table(keys.STG_POS_LINES), day, staging_token(run_id, POS_STEP, day), frame,
+                                   "region", label)
+        return day, frame, stats, raw
+
+    return [LinesPart(label, day, len(frame), counts, _stats(stats, raw, S.stg_pos_lines.KEY), stats.as_metadata(),
+                      _distinct(raw["transaction_id"]), len(_distinct(frame["transaction_id"])),
+                      int(frame["customer_id"].isna().sum()))
+            for (day, frame, stats, raw), counts in contract.counted(map(staged, days), lambda item: item[1])]
 
 
 def _added(parts: list[LinesPart], attribute: str) -> dict:
@@ -355,9 +393,8 @@ def pos_lines_asset(team: Team) -> dg.AssetsDefinition:
                tags={**scheduling.op_tags(POS_STEP), "platform/part": label}, pool=scheduling.pool(POS_STEP),
                description=f"Transform, check and stage the {label} lines of {file_name} (not yet visible).")
         def _lines(context: dg.OpExecutionContext, platform: PlatformResource) -> list:
-            wh, run_id = input_reads(platform, context), context.run.run_id
-            return [_pos_lines_part(platform, wh, label, file_name, day, staging_token(run_id, POS_STEP, day))
-                    for day in partition_dates(context)]
+            return _pos_lines_parts(platform, input_reads(platform, context), label, file_name,
+                                    list(partition_dates(context)), context.run.run_id)
 
         return _lines
 
