@@ -192,3 +192,32 @@ def test_engagement_active_users_and_channels():
     assert row["sessions"] == 4 and row["sessions_per_dau"] == 2.0 and row["dau_mau"] == 0.5
     assert (row["email_sends"], row["email_opens"], row["sms_clicks"], row["reviews"], row["mean_rating"]) == (
         100, 30, 4, 2, 3.5)
+
+
+def test_engagement_of_a_range_counts_each_date_as_sets_of_users_do():
+    """A range run counts every date from one ActiveUsers (arrays built once): for 40 dates of
+    random activity (missing user ids and platforms included), each date's DAU, WAU and MAU per
+    scope are the sizes of the sets of users active in its window, and sessions their sum."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    days = pd.to_datetime("2024-03-01") + pd.to_timedelta(rng.integers(0, 40, n), unit="D")
+    users = pd.array([None if v == 0 else f"U{v}" for v in rng.integers(0, 300, n)], dtype=pd.StringDtype("pyarrow"))
+    platforms = pd.array([None if v == 3 else engagement.PLATFORMS[v] for v in rng.integers(0, 4, n)],
+                         dtype=pd.StringDtype("pyarrow"))
+    active = pd.DataFrame({"business_date": days, "user_id": users, "platform": platforms,
+                           "sessions": rng.integers(1, 5, n)})
+    channels = pd.DataFrame(columns=["channel", "sends", "opens", "clicks", "reviews", "rating_sum"])
+    arrays = engagement.ActiveUsers(active)
+    for offset in (0, 6, 27, 39):
+        d = dt.date(2024, 3, 1) + dt.timedelta(days=offset)
+        row = engagement.aggregate_engagement(arrays, channels, d).iloc[0]
+        assert row.equals(engagement.aggregate_engagement(active, channels, d).iloc[0])
+        for platform in (None, *engagement.PLATFORMS):
+            suffix = f"_{platform}" if platform else ""
+            scoped = [r for r in active.itertuples()
+                      if platform is None or (not pd.isna(r.platform) and r.platform == platform)]
+            for name, span in (("dau", 1), ("wau", 7), ("mau", 28)):
+                window = {r.user_id for r in scoped if pd.Timestamp(d) - pd.Timedelta(days=span - 1) <= r.business_date
+                          <= pd.Timestamp(d) and not pd.isna(r.user_id)}
+                assert row[f"{name}{suffix}"] == len(window), (d, name, platform)
+            assert row[f"sessions{suffix}"] == sum(r.sessions for r in scoped if r.business_date == pd.Timestamp(d))

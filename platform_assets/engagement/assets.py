@@ -34,8 +34,8 @@ def build(team: Team) -> list[dg.AssetsDefinition]:
         wh = input_reads(platform, context)
         pub = Publisher(aggregate_engagement_schema.CONTRACT, platform, report_table(keys.AGGREGATE_ENGAGEMENT), context.log)
         start, end = input_window(context, keys.STG_ACTIVE_USERS)
-        active = staging(wh, keys.STG_ACTIVE_USERS, start, end, columns=["business_date", "user_id", "platform",
-                                                                         "sessions"])
+        active = engagement.ActiveUsers(staging(wh, keys.STG_ACTIVE_USERS, start, end,
+                                                columns=["business_date", "user_id", "platform", "sessions"]))
         days = ((day, [(engagement.aggregate_engagement(active, staging(wh, keys.STG_MARKETING_ENGAGEMENT, day), day),
                         None)]) for day in partition_dates(context))
         frame = pd.concat([outputs[0][0] for _, outputs in publish_each([pub], days)], ignore_index=True)
