@@ -44,6 +44,7 @@ from platform_assets.ingestion.validation import (
     RowValidation, detect_drift, flag_values, merge_flags, retyped_columns, validate_rows,
 )
 from platform_assets.partitions import PARTITION_COLUMN
+from platform_assets.quality.checks import TOGETHER_ROWS, in_windows
 from platform_assets.storage.warehouse import Table, Warehouse
 
 LINEAGE_COLUMNS = ("_batch_id", "_file", "_row", "_line", "_extra")
@@ -108,8 +109,9 @@ class Delivery:
 
 
 # Rows validated in one pass at most: small files are checked together (pandera costs ~20 ms a
-# call whatever the size), large ones alone, so a delivery's copy in memory stays bounded.
-VALIDATION_GROUP_ROWS = 250_000
+# call whatever the size), large ones alone, so a delivery's copy in memory stays bounded. The same
+# bound as the staging and report contracts' (quality.checks.TOGETHER_ROWS).
+VALIDATION_GROUP_ROWS = TOGETHER_ROWS
 
 
 @dataclass
@@ -494,18 +496,9 @@ def _group_frame(group: list[tuple[StagedFile, ParsedFile]]) -> pd.DataFrame:
 
 def _windows(items: Iterable[_Prepared | StagedFile]) -> Iterator[list[_Prepared | StagedFile]]:
     """Consecutive dates' parsed files in windows of about ``VALIDATION_GROUP_ROWS`` rows (one
-    date at least): what can be validated together, and all of a range that is in memory at once.
-    ``items`` is consumed lazily, so dates after a failed one are never read."""
-    window: list[_Prepared | StagedFile] = []
-    rows = 0
-    for item in items:
-        window.append(item)
-        rows += item.rows if isinstance(item, _Prepared) else 0
-        if rows >= VALIDATION_GROUP_ROWS:
-            yield window
-            window, rows = [], 0
-    if window:
-        yield window
+    date at least): what can be validated together (``in_windows``); dates after a failed one are
+    never read."""
+    return in_windows(items, lambda item: item.rows if isinstance(item, _Prepared) else 0, VALIDATION_GROUP_ROWS)
 
 
 @dataclass

@@ -35,8 +35,8 @@ WARN = dg.AssetCheckSeverity.WARN
 SAMPLE_ROWS = 5
 SCHEMA_CHECK = "schema"
 SCHEMA_WARNINGS_CHECK = "schema_warnings"
-# Rows of consecutive dates validated in one pandera pass (DatasetContract.counted), as the raw
-# imports do (ingestion.framework.VALIDATION_GROUP_ROWS).
+# Rows of consecutive dates validated in one pandera pass at most (in_windows), for the raw
+# imports (ingestion.framework.VALIDATION_GROUP_ROWS) and the staging and report contracts alike.
 TOGETHER_ROWS = 250_000
 T = TypeVar("T")
 
@@ -167,16 +167,18 @@ class DatasetContract:
         return results, blockers
 
 
-def in_windows(items: Iterable[T], rows: Callable[[T], int]) -> Iterator[list[T]]:
-    """Consecutive items (a range's dates) in windows of about ``TOGETHER_ROWS`` rows, one item at
-    least: what is validated in one pass, and all of a range held in memory at once. ``items`` is
-    consumed lazily, a window at a time."""
+def in_windows(items: Iterable[T], rows: Callable[[T], int], limit: int | None = None) -> Iterator[list[T]]:
+    """Consecutive items (a range's dates) in windows of about ``limit`` rows (``TOGETHER_ROWS``
+    unless given), one item at least: what is validated in one pass, and all of a range held in
+    memory at once. ``items`` is consumed lazily, a window at a time, so items after a failed one
+    are never computed."""
+    limit = TOGETHER_ROWS if limit is None else limit
     window: list[T] = []
     total = 0
     for item in items:
         window.append(item)
         total += rows(item)
-        if total >= TOGETHER_ROWS:
+        if total >= limit:
             yield window
             window, total = [], 0
     if window:
@@ -294,7 +296,7 @@ def count_schema_each(schema: pa.DataFrameSchema, frames: Sequence[pd.DataFrame]
     business date, a group's count), and everything when a check finds a structural failure or
     the frames differ in columns or types (each frame is then validated alone)."""
     frames = [_positional(f) for f in frames]
-    together = _together_schema(schema)
+    together, frame_checks = _merge_plan(schema)
     if len(frames) < 2 or together is None or not _same_columns(frames):
         return [count_schema(schema, f) for f in frames]
     offsets = [0]
@@ -306,12 +308,12 @@ def count_schema_each(schema: pa.DataFrameSchema, frames: Sequence[pd.DataFrame]
     if cases["index"].isna().any():  # a structural failure: what each frame alone finds
         return [count_schema(schema, f) for f in frames]
     cases = cases[cases["column"] != _PART]
-    position = cases["index"].astype("int64").to_numpy()
-    frame_checks = _frame_checks_schema(schema)
+    cases = cases.assign(index=cases["index"].astype("int64"))
+    position = cases["index"].to_numpy()
     counted = []
     for i, frame in enumerate(frames):
         mine = cases[(position >= offsets[i]) & (position < offsets[i + 1])]
-        mine = mine.assign(index=mine["index"].astype("int64") - offsets[i])
+        mine = mine.assign(index=mine["index"] - offsets[i])
         if frame_checks is not None:
             mine = pd.concat([mine, _failure_cases(frame_checks, frame)], ignore_index=True)
         counted.append(_counted(schema, frame, in_row_order(mine, list(schema.columns))))
@@ -365,12 +367,13 @@ def _counted(schema: pa.DataFrameSchema, frame: pd.DataFrame, cases: pd.DataFram
     return SchemaCount(len(frame), len(rows), structural, _per_check_table(schema, cases), _records(sample))
 
 
-def _together_schema(schema: pa.DataFrameSchema) -> pa.DataFrameSchema | None:
-    """The schema that validates several frames' rows at once (``count_schema_each``), or None when
-    one of its column checks may judge a column as a whole. Built once per schema."""
-    cached = _TOGETHER.get(id(schema))
+def _merge_plan(schema: pa.DataFrameSchema) -> tuple[pa.DataFrameSchema | None, pa.DataFrameSchema | None]:
+    """How ``count_schema_each`` validates frames against ``schema``, built once per schema: the
+    schema that validates several frames' rows at once (None when one of its column checks may
+    judge a column as a whole), and its frame-level checks alone, run on one frame at a time."""
+    cached = _MERGE_PLANS.get(id(schema))
     if cached is not None and cached[0] is schema:
-        return cached[1]
+        return cached[1], cached[2]
     row_wise = all(not col.unique and all(c.name in _ROW_WISE_CHECKS or c.name == _ROW_WISE for c in col.checks)
                    for col in schema.columns.values())
     together = None
@@ -380,22 +383,13 @@ def _together_schema(schema: pa.DataFrameSchema) -> pa.DataFrameSchema | None:
         together = together.add_columns({_PART: pa.Column("int64")})
         if schema.unique:
             together.unique = [*schema.unique, _PART]
-    _TOGETHER[id(schema)] = (schema, together)
-    return together
+    frame_checks = pa.DataFrameSchema(checks=list(schema.checks), name=schema.name, strict=False) \
+        if schema.checks else None
+    _MERGE_PLANS[id(schema)] = (schema, together, frame_checks)
+    return together, frame_checks
 
 
-def _frame_checks_schema(schema: pa.DataFrameSchema) -> pa.DataFrameSchema | None:
-    """The schema's frame-level checks alone, for one frame at a time (``count_schema_each``)."""
-    cached = _FRAME_CHECKS.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return cached[1]
-    only = pa.DataFrameSchema(checks=list(schema.checks), name=schema.name, strict=False) if schema.checks else None
-    _FRAME_CHECKS[id(schema)] = (schema, only)
-    return only
-
-
-_TOGETHER: dict[int, tuple[pa.DataFrameSchema, pa.DataFrameSchema | None]] = {}
-_FRAME_CHECKS: dict[int, tuple[pa.DataFrameSchema, pa.DataFrameSchema | None]] = {}
+_MERGE_PLANS: dict[int, tuple[pa.DataFrameSchema, pa.DataFrameSchema | None, pa.DataFrameSchema | None]] = {}
 
 
 def _same_columns(frames: Sequence[pd.DataFrame]) -> bool:
