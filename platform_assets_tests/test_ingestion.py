@@ -584,24 +584,114 @@ def test_a_range_staged_at_once_is_each_date_staged_alone(tmp_path, landing_defa
         importer.ledger.close()
 
 
-def test_json_lines_read_by_arrow_are_the_lines_read_one_by_one(landing_default, monkeypatch):
-    """The Arrow path for JSON lines (flat files: app events) gives the frame, columns and rows the
-    careful path (json.loads line by line) gives, on the messy fortnight's 336 hourly files."""
+def _read_both_ways(name: str, data: bytes, columns: list[str], monkeypatch) -> bool:
+    """Read JSON lines with the Arrow path and with the careful path (json.loads line by line);
+    assert they give the same frame, columns and unparsed lines; whether Arrow took the file."""
     from platform_assets.ingestion import readers
 
-    source = "app_events"
+    took = readers._read_jsonl_arrow(name, data, columns, readers.LineIndex(data)) is not None
+    fast = readers.read_jsonl(name, data, columns)
+    with monkeypatch.context() as m:
+        m.setattr(readers, "_read_jsonl_arrow", lambda *a: None)
+        careful = readers.read_jsonl(name, data, columns)
+    assert fast.columns == careful.columns and fast.unparsed == careful.unparsed, name
+    pd.testing.assert_frame_equal(fast.frame, careful.frame, obj=name)
+    return took
+
+
+@pytest.mark.parametrize("source, files", [("app_events", 24), ("orders", 1)])
+def test_json_lines_read_by_arrow_are_the_lines_read_one_by_one(landing_default, monkeypatch, source, files):
+    """The Arrow path for JSON lines gives the frame, columns and rows the careful path gives, on
+    the messy fortnight: app events' 336 hourly files (flat), orders' daily files (their lines
+    nested, written back as the JSON text json.dumps gives)."""
     contract = registry.get(source).contract
     compared = took = 0
     for index in range(DAYS):
         folder = landing_default / source / day(index).isoformat()
         for path in sorted(folder.glob("*.jsonl")):
-            data = path.read_bytes()
-            took += readers._read_jsonl_arrow(path.name, data, contract.columns, readers.LineIndex(data)) is not None
-            fast = readers.read_jsonl(path.name, data, contract.columns)
-            with monkeypatch.context() as m:
-                m.setattr(readers, "_read_jsonl_arrow", lambda *a: None)
-                careful = readers.read_jsonl(path.name, data, contract.columns)
-            assert fast.columns == careful.columns and fast.unparsed == careful.unparsed, path
-            pd.testing.assert_frame_equal(fast.frame, careful.frame, obj=str(path))
+            took += _read_both_ways(path.name, path.read_bytes(), contract.columns, monkeypatch)
             compared += 1
-    assert compared == took == DAYS * 24
+    assert compared == took == DAYS * files
+
+
+_LINE = {"order_id": "O-1", "customer_id": "C-1", "channel": "web", "ordered_at": "2024-03-04T12:00:00Z",
+         "status": "completed", "currency": "USD", "tax_amount": "1.00", "shipping_amount": "0.00"}
+_ITEMS = [{"sku": "SKU-1", "quantity": 2, "unit_price": "3.50", "discount_amount": "0.00"},
+          {"sku": "SKU-2", "quantity": 1, "unit_price": "10.00", "discount_amount": "1.25"}]
+
+
+@pytest.mark.parametrize("case, second, arrow", [
+    ("compact", json.dumps({**_LINE, "lines": _ITEMS}, separators=(",", ":")), True),
+    ("spaces as json.dumps writes by default", json.dumps({**_LINE, "lines": _ITEMS}), False),
+    ("keys of an item in another order",
+     json.dumps({**_LINE, "lines": [dict(reversed(list(_ITEMS[0].items())))]}, separators=(",", ":")), False),
+    ("a key missing", json.dumps({**_LINE, "lines": [{"sku": "SKU-1", "quantity": 2}]}, separators=(",", ":")), False),
+    ("a null value", json.dumps({**_LINE, "lines": [{**_ITEMS[0], "sku": None}]}, separators=(",", ":")), False),
+    ("a null item", json.dumps({**_LINE, "lines": [None, _ITEMS[0]]}, separators=(",", ":")), False),
+    ("a float quantity", json.dumps({**_LINE, "lines": [{**_ITEMS[0], "quantity": 2.0}]}, separators=(",", ":")), False),
+    ("non-ASCII as written", json.dumps({**_LINE, "lines": [{**_ITEMS[0], "sku": "Caf\u00e9"}]},
+                                        separators=(",", ":"), ensure_ascii=False), False),
+    ("escapes", json.dumps({**_LINE, "lines": [{**_ITEMS[0], "sku": 'A "1"\\'}]}, separators=(",", ":")), False),
+    ("no lines", json.dumps({**_LINE, "lines": None}, separators=(",", ":")), True),
+    ("an empty array", json.dumps({**_LINE, "lines": []}, separators=(",", ":")), True),
+    ("an array of numbers", json.dumps({**_LINE, "lines": [1, 2]}, separators=(",", ":")), False),
+    ("a string", json.dumps({**_LINE, "lines": "SKU-1 x2"}, separators=(",", ":")), False),
+])
+def test_nested_json_lines_read_by_arrow_only_when_the_text_is_what_json_dumps_gives(monkeypatch, case, second,
+                                                                                      arrow):
+    """Orders' nested lines are kept as the JSON text json.dumps gives the parsed array; Arrow reads a
+    file only when the text it builds is that text (found as written in each line), and whichever
+    path reads it, the frame is the careful path's."""
+    first = json.dumps({**_LINE, "lines": _ITEMS}, separators=(",", ":"))
+    data = f"{first}\n{second}\n".encode()
+    assert _read_both_ways(case, data, registry.get("orders").contract.columns, monkeypatch) is arrow, case
+
+
+@pytest.mark.parametrize("texts", [
+    [json.dumps(_ITEMS, separators=(",", ":")), json.dumps(_ITEMS[:1])],
+    [json.dumps(_ITEMS), json.dumps([{**_ITEMS[0], "quantity": 0}])],            # a quantity below 1
+    [json.dumps(_ITEMS), json.dumps([{**_ITEMS[0], "unit_price": "x"}])],        # not a decimal
+    [json.dumps(_ITEMS), "[]"],                                                   # empty
+    [json.dumps(_ITEMS), json.dumps([{"sku": "SKU-1", "quantity": 1}])],         # keys missing
+    [json.dumps(_ITEMS), json.dumps([{**_ITEMS[0], "sku": None}])],               # a null value
+    [json.dumps(_ITEMS), json.dumps([None])],                                     # a null item
+    [json.dumps(_ITEMS), json.dumps([{**_ITEMS[0], "extra": 1.5}])],             # another key, a float
+    [json.dumps(_ITEMS), "not json"],
+    [json.dumps(_ITEMS), json.dumps(_ITEMS) + ',"w":[1]'],                         # closes the object early
+    [json.dumps(_ITEMS), "[\n" + json.dumps(_ITEMS[0]) + "]"],                   # a line break inside
+    [json.dumps(_ITEMS), json.dumps({"sku": "SKU-1"})],                          # an object, not an array
+    [json.dumps(_ITEMS), json.dumps([{**_ITEMS[0], "sku": 17}])],                # a number as the SKU
+], ids=lambda texts: texts[1][:24])
+def test_json_arrays_parsed_by_arrow_are_checked_and_staged_as_parsed_one_by_one(texts, monkeypatch):
+    """The orders' lines column checked (contract) and flattened (staging) from one Arrow parse gives
+    what json.loads row by row gives, whether Arrow can parse the texts or not."""
+    from platform_assets.ingestion import contract as contract_module
+    from platform_assets.staging import transforms
+
+    check = registry.get("orders").contract.field("lines").validator
+    column = pd.Series(texts * 3, dtype="string[pyarrow]")
+    fast = check(column)
+    with monkeypatch.context() as m:
+        m.setattr(contract_module, "json_array_items", lambda texts: None)
+        careful = check(column)
+    pd.testing.assert_series_equal(fast, careful)
+    if careful.all():
+        staged = transforms.order_line_values(column)
+        with monkeypatch.context() as m:
+            m.setattr(transforms, "json_array_items", lambda texts: None)
+            expected = transforms.order_line_values(column)
+        np.testing.assert_array_equal(staged[0], expected[0])
+        for key in transforms.ORDER_LINE_KEYS:
+            assert pd.Series(staged[1][key]).astype("string").tolist() == \
+                pd.Series(expected[1][key]).astype("string").tolist(), key
+
+
+def test_json_arrays_of_a_clean_day_are_parsed_by_arrow(importer):
+    """The Arrow parse is what a clean day's orders take (not the row-by-row fallback)."""
+    from platform_assets.ingestion.readers import json_array_items
+
+    importer.import_day("orders", day(0))
+    lines = importer.warehouse.read(raw_table("orders"), day(0), day(0))["lines"]
+    parsed = json_array_items(lines)
+    assert parsed is not None and parsed[0].sum() > len(lines) > 0
+    assert parsed[1]["quantity"].tolist() == [str(i["quantity"]) for t in lines for i in json.loads(t)]

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from platform_assets.ingestion.readers import json_text
+from platform_assets.ingestion.readers import json_array_items, json_text
 from platform_assets.storage.frames import float_numbers, reporting_dates, utc_timestamps
 
 Validator = Callable[[pd.Series], pd.Series]
@@ -184,6 +184,17 @@ def json_array(name: str, item_fields: tuple[Field, ...], *, description: str = 
     names = [f.name for f in item_fields]
 
     def check(s: pd.Series) -> pd.Series:
+        parsed = json_array_items(s)
+        if parsed is not None and all(n in parsed[1] for n in names):
+            # Every text an array of objects with a value for every key: non-empty arrays whose
+            # items' values pass the item fields are valid.
+            lengths, values = parsed
+            ok_mask = lengths > 0
+            owners = np.repeat(np.arange(len(s)), lengths)
+            for f in item_fields:
+                bad = ~f.validator(values[f.name]).to_numpy(dtype=bool)
+                ok_mask[owners[bad]] = False
+            return pd.Series(ok_mask, index=s.index, dtype=bool)
         valid, flat, owners = [], [], []
         for position, text_value in enumerate(s.tolist()):
             try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from platform_assets.ingestion.readers import json_text
+from platform_assets.ingestion.readers import json_array_items, json_text
 from platform_assets.money import convert_to_usd_cents, rate_units, to_units
 from platform_assets.partitions import PARTITION_COLUMN
 from platform_assets.storage.frames import keep_rows, utc_timestamps
@@ -235,17 +235,12 @@ def orders(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.Dat
     stats = CleanStats()
     raw = dedupe(raw, ["order_id"], ORDER_VALUE_COLUMNS, stats).reset_index(drop=True)
     rate = rates_for(raw["currency"], rates, "stg_orders", day)
-    parsed = [json.loads(x) for x in raw["lines"].tolist()]
-    n_lines = np.array([len(p) for p in parsed], dtype=np.int64)
-    flat = [item for p in parsed for item in p]
+    n_lines, items = order_line_values(raw["lines"])
     idx = np.repeat(np.arange(len(raw)), n_lines)
-
-    def item_values(key: str) -> pd.Series:
-        return pd.Series([json_text(i[key]) for i in flat], dtype=object)
-
-    qty = to_units(item_values("quantity"), 0) if flat else np.array([], np.int64)
-    price = to_units(item_values("unit_price")) if flat else np.array([], np.int64)
-    discount = to_units(item_values("discount_amount")) if flat else np.array([], np.int64)
+    flat = int(n_lines.sum())
+    qty = to_units(items["quantity"], 0) if flat else np.array([], np.int64)
+    price = to_units(items["unit_price"]) if flat else np.array([], np.int64)
+    discount = to_units(items["discount_amount"]) if flat else np.array([], np.int64)
     line_rate = rate[idx]
     line_amount_usd = convert_to_usd_cents(qty * price, line_rate)
     discount_usd = convert_to_usd_cents(discount, line_rate)
@@ -253,8 +248,8 @@ def orders(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.Dat
     status = raw["status"].to_numpy()
     lines = pd.DataFrame({
         "order_id": raw["order_id"].to_numpy()[idx],
-        "line_number": (np.arange(len(flat)) - np.repeat(np.cumsum(n_lines) - n_lines, n_lines) + 1).astype(np.int32),
-        "sku": [i["sku"] for i in flat],
+        "line_number": (np.arange(flat) - np.repeat(np.cumsum(n_lines) - n_lines, n_lines) + 1).astype(np.int32),
+        "sku": items["sku"].to_numpy(),
         "quantity": qty,
         "unit_price_cents": price,
         "discount_cents": discount,
@@ -289,6 +284,24 @@ def orders(raw: pd.DataFrame, rates: pd.DataFrame, day: dt.date) -> tuple[pd.Dat
     frame[PARTITION_COLUMN] = pd.Timestamp(day)
     stats.rows_out = len(frame)
     return frame, lines, stats
+
+
+ORDER_LINE_KEYS = ("sku", "quantity", "unit_price", "discount_amount")
+
+
+def order_line_values(texts: pd.Series) -> tuple[np.ndarray, dict[str, pd.Series]]:
+    """Lines per order, and each line key's values over all lines in order, as ``json_text`` gives
+    them (the SKU as parsed), from the orders' JSON arrays: in one Arrow pass where that gives what
+    json.loads gives (``json_array_items``; a SKU parsed as a number is the same text once the
+    column is made strings), else row by row."""
+    parsed = json_array_items(texts)
+    if parsed is not None and set(ORDER_LINE_KEYS) <= set(parsed[1]):
+        return parsed
+    orders = [json.loads(x) for x in texts.tolist()]
+    flat = [item for lines in orders for item in lines]
+    values = {k: pd.Series([json_text(i[k]) for i in flat], dtype=object) for k in ORDER_LINE_KEYS[1:]}
+    return np.array([len(lines) for lines in orders], dtype=np.int64), \
+        {"sku": pd.Series([i["sku"] for i in flat], dtype=object), **values}
 
 
 REFUND_ORDER_LOOKBACK_DAYS = 30
