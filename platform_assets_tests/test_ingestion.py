@@ -669,7 +669,10 @@ def test_json_arrays_parsed_by_arrow_are_checked_and_staged_as_parsed_one_by_one
     from platform_assets.staging import transforms
 
     check = registry.get("orders").contract.field("lines").validator
-    column = pd.Series(texts * 3, dtype="string[pyarrow]")
+    import pyarrow as pa
+
+    # As read from Parquet: Arrow strings in more than one chunk.
+    column = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([texts, texts * 2], pa.string())))
     fast = check(column)
     with monkeypatch.context() as m:
         m.setattr(contract_module, "json_array_items", lambda texts: None)
