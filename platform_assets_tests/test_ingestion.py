@@ -393,6 +393,11 @@ def test_a_delivery_validated_as_one_frame_rejects_what_each_file_would(private_
     assert merge_flags([f.flags for f in together]) == merge_flags([f.flags for f in alone])
     result = private_importer.import_day(source, day(index))
     assert result.batch.rows_loaded == len(raw) and result.rejects == [r for f in alone for r in f.rejects]
+    # The import validates each group as soon as it is read (all but the last): the same rows published.
+    published = private_importer.warehouse.read(raw_table(source), day(index), day(index))
+    assert (published["_batch_id"] == result.batch.batch_id).all()
+    pd.testing.assert_frame_equal(published.drop(columns="_batch_id"), raw_alone.drop(columns="_batch_id"),
+                                  check_dtype=False)
 
 
 def test_json_text_writes_what_json_dumps_writes():

@@ -171,7 +171,8 @@ class Importer:
         if delivery.error or delivery.noop:
             return _Prepared(delivery)
         try:
-            return _Prepared(delivery, *self._parse_files(delivery, [f.name for f in delivery.manifest.files]))
+            return _Prepared(delivery, *self._parse_files(delivery, [f.name for f in delivery.manifest.files],
+                                                          settle=True))
         except Exception as exc:  # recorded against the date when its turn comes, as import_day would
             return _Prepared(delivery, error=exc)
 
@@ -189,7 +190,9 @@ class Importer:
             errors = [f.error for f in item.files if f.error]
             if errors:
                 return self._incomplete(batch, delivery, errors[0])
-            raws = [self._check_rows(delivery, group, batch.batch_id, checked.get(id(group))) for group in item.groups]
+            raws = [with_batch_id(group.raw, batch.batch_id) if isinstance(group, _Settled)
+                    else self._check_rows(delivery, group, batch.batch_id, checked.get(id(group)))
+                    for group in item.groups]
             raw = raws[0] if len(raws) == 1 else pd.concat(raws, ignore_index=True)
             return self._judge(delivery, batch, item.files,
                                write=lambda: self.warehouse.replace(table, raw, [business_date]))
@@ -222,6 +225,8 @@ class Importer:
 
         for item in prepared:
             for group in item.groups:
+                if isinstance(group, _Settled):
+                    continue
                 frame = _group_frame(group)
                 if not len(frame):
                     continue
@@ -343,9 +348,16 @@ class Importer:
         return files, raw
 
     @staticmethod
-    def _parse_files(delivery: Delivery, names: list[str]) -> tuple[list[StagedFile], list[list]]:
+    def _parse_files(delivery: Delivery, names: list[str], settle: bool = False
+                     ) -> tuple[list[StagedFile], list[list | _Settled]]:
         """Verify and parse the files: per file what was read, and the parsed files in groups to
-        validate together (consecutive, the same columns, ``VALIDATION_GROUP_ROWS`` at most)."""
+        validate together (consecutive, the same columns, ``VALIDATION_GROUP_ROWS`` at most).
+
+        ``settle``: a group followed by another is validated as soon as it is complete and kept as
+        its raw rows (``_Settled``), its files' text and parsed frames released: what validating it
+        later would give (a group is validated alone), with a bench-scale day's 24 hourly app-event
+        files never all in memory at once (peak 1.35 GB and 1.1 s more in a fresh process when they
+        were; it is the step's first import that pays for memory the process has not used yet)."""
         contract = delivery.contract
         files: list[StagedFile] = []
         groups: list[list[tuple[StagedFile, ParsedFile]]] = []
@@ -364,7 +376,7 @@ class Importer:
             out.rejects.extend(Reject(name, u.row_number, u.line_number, "", u.reason, u.record) for u in p.unparsed)
             if group and (tuple(group[0][1].frame.columns) != tuple(p.frame.columns)
                           or sum(len(g.frame) for _, g in group) + len(p.frame) > VALIDATION_GROUP_ROWS):
-                groups.append(group)
+                groups.append(_Settled(Importer._check_rows(delivery, group, "")) if settle else group)
                 group = []
             group.append((out, p))
         if group:
@@ -513,7 +525,16 @@ class _Prepared:
 
     @property
     def rows(self) -> int:
-        return sum(len(p.frame) for group in self.groups for _, p in group)
+        return sum(len(group.raw) if isinstance(group, _Settled) else sum(len(p.frame) for _, p in group)
+                   for group in self.groups)
+
+
+@dataclass
+class _Settled:
+    """A group of a date's files validated while the date was read (``_parse_files``): its raw
+    rows, their batch id to be set when the date's batch starts (``with_batch_id``)."""
+
+    raw: pd.DataFrame
 
 
 def _reason_counts(rejects: list[Reject]) -> dict[str, int]:
@@ -530,13 +551,18 @@ def build_raw_frame(columns: list[str], valid: pd.DataFrame, added: list[str], b
     n = len(valid)
     raw = pd.DataFrame({c: (valid[c] if c in valid.columns else pd.Series([None] * n, dtype=STRING))
                         .reset_index(drop=True).astype(STRING) for c in columns})
-    raw["_batch_id"] = pd.Series([batch_id] * n, dtype=STRING)
+    with_batch_id(raw, batch_id)
     raw["_file"] = valid["_file"].reset_index(drop=True).astype(STRING)
     raw["_row"] = valid["_row"].to_numpy(dtype=np.int32)
     raw["_line"] = valid["_line"].to_numpy(dtype=np.int32)
     raw["_extra"] = _extra_json(valid.reset_index(drop=True), added) if added else \
         pd.Series([None] * n, dtype=STRING)
     raw[PARTITION_COLUMN] = pd.Timestamp(day)
+    return raw
+
+
+def with_batch_id(raw: pd.DataFrame, batch_id: str) -> pd.DataFrame:
+    raw["_batch_id"] = pd.Series([batch_id] * len(raw), dtype=STRING)
     return raw
 
 
