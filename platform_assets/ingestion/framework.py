@@ -549,21 +549,29 @@ def build_raw_frame(columns: list[str], valid: pd.DataFrame, added: list[str], b
                     day: dt.date) -> pd.DataFrame:
     """Contract columns as received, added columns kept as JSON in ``_extra``, and lineage."""
     n = len(valid)
-    raw = pd.DataFrame({c: (valid[c] if c in valid.columns else pd.Series([None] * n, dtype=STRING))
+    raw = pd.DataFrame({c: (valid[c] if c in valid.columns else constant_strings(None, n))
                         .reset_index(drop=True).astype(STRING) for c in columns})
     with_batch_id(raw, batch_id)
     raw["_file"] = valid["_file"].reset_index(drop=True).astype(STRING)
     raw["_row"] = valid["_row"].to_numpy(dtype=np.int32)
     raw["_line"] = valid["_line"].to_numpy(dtype=np.int32)
     raw["_extra"] = _extra_json(valid.reset_index(drop=True), added) if added else \
-        pd.Series([None] * n, dtype=STRING)
+        constant_strings(None, n)
     raw[PARTITION_COLUMN] = pd.Timestamp(day)
     return raw
 
 
 def with_batch_id(raw: pd.DataFrame, batch_id: str) -> pd.DataFrame:
-    raw["_batch_id"] = pd.Series([batch_id] * len(raw), dtype=STRING)
+    raw["_batch_id"] = constant_strings(batch_id, len(raw))
     return raw
+
+
+def constant_strings(value: str | None, n: int) -> pd.Series:
+    """``n`` times ``value`` (None: missing) as an Arrow string column, built by Arrow: from a list
+    of ``n`` Python strings it took ~17 ms (~40 ms for None) per 250,000 rows, ~0.45 s of a
+    bench-scale day's app-event import."""
+    values = pa.nulls(n, pa.string()) if value is None else pa.array([value], pa.string()).take(np.zeros(n, np.int32))
+    return pd.Series(pd.arrays.ArrowStringArray(values))
 
 
 def _extra_json(frame: pd.DataFrame, added: list[str]) -> pd.Series:
