@@ -42,17 +42,17 @@ CHUNKED = dg.BackfillPolicy.multi_run(max_partitions_per_run=31)
 # Seconds of each step at bench scale, in process (the step statistics of the sequential day that
 # `make bench ONLY=parallel` runs), and what starting a step's process adds (step_overhead_s). A
 # graph-backed asset split into parts that run side by side counts its chain: the longest part and
-# the step after it (stg_pos_lines: a region's step, 0.6-0.7 s, and publish_lines, 0.1 s).
-# Medians of three in-process days, 2026-12-03. The table before dated from an older, slower build
-# (raw_app_events 7.1 s, now 3.3 s; stg_app_events_and_active_users 7.5 s, now 4.5 s) and started
-# the app events before raw_orders, whose chain (orders staging, first orders, unit profit, the
-# reports) is now the day's longest: the orders chain ended the run. Parallel over in-process with
-# the new table, 4 interleaved pairs: median 0.702 against 0.756 with the old (3 of 4 pairs lower).
+# the step after it (stg_pos_lines: a region's step, ~1.0 s, and publish_lines, 0.1 s).
+# Medians of five in-process days, 2026-12-03 evening, after the orders' JSON went to Arrow
+# (raw_orders 5.6 -> 1.6 s, stg_orders_and_lines 2.4 -> 1.2 s): the app events' chain (import,
+# staging, daily_growth) is now the day's longest, and stg_customer_first_orders (1.0 s), which
+# daily_growth waits on, had fallen behind the small marketing imports and held the tail back
+# ~0.8 s. The previous table (2026-12-03 afternoon) had raw_orders' chain as the longest.
 EXPECTED_SECONDS: dict[str, float] = {
-    "raw_orders": 5.6, "stg_app_events_and_active_users": 4.5, "raw_app_events": 3.3, "unit_level_profit": 2.5,
-    "stg_orders_and_lines": 2.4, "raw_pos_transactions": 1.5, "daily_growth": 0.9, "aggregate_profit": 0.85,
-    "stg_pos_lines": 0.8, "stg_customer_first_orders": 0.55, "raw_experiment_assignments": 0.5,
-    "stg_experiment_assignments": 0.5, "revenue_close": 0.5,
+    "stg_app_events_and_active_users": 5.4, "raw_app_events": 4.6, "unit_level_profit": 2.8, "raw_orders": 1.6,
+    "raw_pos_transactions": 1.5, "daily_growth": 1.4, "aggregate_profit": 1.35, "stg_orders_and_lines": 1.15,
+    "stg_pos_lines": 1.15, "stg_customer_first_orders": 1.0, "raw_experiment_assignments": 0.8, "revenue_close": 0.75,
+    "stg_experiment_assignments": 0.7,
 }
 SMALL_STEP_SECONDS = 0.2  # every other step: a small import, staging or report
 STEP_START_SECONDS = 0.35
@@ -65,14 +65,14 @@ PRIORITY_UNIT_SECONDS = 0.1  # priorities count tenths of a second: rounding to 
 
 # step -> priority: critical_path_priorities() of the daily graph (test_definitions keeps it so).
 PRIORITIES: dict[str, int] = {
-    "raw_fx_rates": 172, "stg_fx_rates": 167, "raw_pos_transactions": 158, "stg_pos_lines": 140, "revenue_close": 120,
-    "revenue_close_reconciles_with_ledger": 106,
-    "raw_orders": 121, "raw_app_events": 90, "stg_orders_and_lines": 62, "stg_app_events_and_active_users": 54,
-    "raw_experiment_assignments": 45, "raw_products": 40, "raw_refunds": 40, "stg_experiment_assignments": 37,
-    "stg_products": 34, "stg_refunds": 34, "unit_level_profit": 28, "raw_customers": 24, "raw_tiktok_ads": 23,
-    "raw_attentive": 23, "raw_klaviyo": 23, "raw_pinterest_ads": 23, "raw_yotpo": 23, "stg_customer_first_orders": 21,
-    "stg_marketing": 18, "stg_customers": 18, "raw_gl_entries": 16, "daily_growth": 12, "aggregate_profit": 12,
-    "stg_gl_entries": 11, "aggregate_growth": 6, "aggregate_engagement": 6,
+    "raw_pos_transactions": 165, "raw_fx_rates": 163, "stg_fx_rates": 158, "stg_pos_lines": 146,
+    "revenue_close": 128, "revenue_close_reconciles_with_ledger": 106, "raw_app_events": 112, "raw_orders": 72,
+    "stg_app_events_and_active_users": 63, "raw_experiment_assignments": 53, "stg_orders_and_lines": 52,
+    "raw_products": 42, "raw_refunds": 42, "stg_experiment_assignments": 42, "stg_products": 37, "stg_refunds": 37,
+    "stg_customer_first_orders": 31, "unit_level_profit": 31, "raw_attentive": 28, "raw_customers": 28,
+    "raw_klaviyo": 28, "raw_pinterest_ads": 28, "raw_tiktok_ads": 28, "raw_yotpo": 28, "stg_customers": 23,
+    "stg_marketing": 22, "daily_growth": 18, "aggregate_profit": 17, "raw_gl_entries": 16, "stg_gl_entries": 11,
+    "aggregate_engagement": 6, "aggregate_growth": 6,
 }
 
 # Steps moving a bench-scale (1M-row) partition through the warehouse.

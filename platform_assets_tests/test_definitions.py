@@ -95,5 +95,7 @@ def test_step_priorities_are_the_critical_path_of_the_daily_graph():
     p = scheduling.priority
     # The close's chain first, then the longest chains of the day; a small import feeding a report
     # starts before the reports that wait on it, not last.
-    assert p("raw_pos_transactions") > p("raw_orders") > p("raw_app_events") > p("stg_app_events_and_active_users")
+    assert p("raw_pos_transactions") > p("raw_app_events") > p("raw_orders") > p("stg_app_events_and_active_users")
+    # daily_growth waits on stg_customer_first_orders: it goes before the small imports that feed only reports
+    assert p("stg_customer_first_orders") > max(p(f"raw_{s}") for s in ("tiktok_ads", "klaviyo", "yotpo"))
     assert min(p(f"raw_{s}") for s in ("tiktok_ads", "klaviyo", "yotpo")) > p("aggregate_profit")
