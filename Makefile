@@ -42,7 +42,10 @@ test: install browser
 dev: install home
 	$(BIN)/dagster dev -h 127.0.0.1 -p $${PORT:-3000}
 
+# Bytecode compiled first, as an installed package has it: with PYTHONDONTWRITEBYTECODE set (as on
+# this machine) every run process and forkserver would otherwise compile the platform's source again.
 bench: install
+	$(BIN)/python -m compileall -q platform_assets benchmarks
 	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY),)
 
 clean:

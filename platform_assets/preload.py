@@ -5,6 +5,11 @@ process spent ~0.3 s importing Dagster's storage layer (SQLite/PostgreSQL storag
 SQLAlchemy dialects) to open the instance, ~0.1 s building the definitions and ~0.04 s importing
 platform modules first used inside a step. Paid here once instead of once per step.
 
+Only what steps use: a run's first steps wait for this to finish (the POS tail's first second),
+so the PostgreSQL warehouse (psycopg, ~0.26 s) is imported only where it is configured, and the
+jobs' snapshots (~0.16 s; no step builds one) are not built, only the run config schema a step
+resolves its config with.
+
 Imported only by the forkserver. Warming reads the environment (the code location's settings);
 it is best effort: a failure here leaves the step to raise the real error in its own process.
 """
@@ -22,13 +27,16 @@ import dagster as dg
 
 import platform_assets
 from platform_assets import definitions
+from platform_assets.settings import Settings
 
 SKIP = ("__main__", "preload")
+POSTGRES_ONLY = ("platform_assets.storage.postgres",)
 
 
 def import_platform_modules() -> None:
+    skip = () if Settings.from_env().backend == "postgres" else POSTGRES_ONLY
     for module in pkgutil.walk_packages(platform_assets.__path__, prefix="platform_assets."):
-        if not module.name.endswith(SKIP):
+        if not module.name.endswith(SKIP) and module.name not in skip:
             importlib.import_module(module.name)
 
 
@@ -88,7 +96,7 @@ def exercise_libraries() -> None:
 def build_location() -> None:
     repository = definitions.defs().get_repository_def()
     for job in repository.get_all_jobs():
-        job.get_job_snapshot()
+        _ = job.run_config_schema
 
 
 def warm() -> None:

@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from platform_assets.definitions import build_definitions
 from platform_assets.team import load_team
 
@@ -58,12 +60,17 @@ def test_every_asset_has_owners_description_group_and_is_claimed_by_name():
         assert spec["partitions"] and spec["partitions"]["timezone"] == "America/New_York", name
 
 
-def test_the_forkserver_preload_warms_what_every_step_process_needs(tmp_path):
+@pytest.mark.parametrize("database_url", ["", "postgresql://postgres@127.0.0.1:5432/postgres"])
+def test_the_forkserver_preload_warms_what_every_step_process_needs(tmp_path, database_url):
     """Each step forks from the forkserver: whatever the preload leaves undone, every step pays
     (0.84 s per step before the preload existed; docs/decisions.md). A warm-up that silently
-    failed would pass every other test, so this looks inside a fresh interpreter."""
+    failed would pass every other test, so this looks inside a fresh interpreter. What steps never
+    use is left out (a run's first steps wait for the preload): the PostgreSQL warehouse unless it
+    is configured."""
     import subprocess
     import sys
+
+    postgres = "platform_assets.storage.postgres"
 
     probe = (
         "import sys, platform_assets.preload\n"
@@ -77,9 +84,10 @@ def test_the_forkserver_preload_warms_what_every_step_process_needs(tmp_path):
         "lazy = ['pyarrow.dataset', 'pandera.backends.pandas.register', 'pandera.backends.pandas.builtin_checks',\n"
         "        'dagster._core.storage.local_compute_log_manager', 'dagster._core.execution.plan.active']\n"
         "assert not [m for m in lazy if m not in sys.modules], [m for m in lazy if m not in sys.modules]\n"
+        f"assert ({postgres!r} in sys.modules) == {bool(database_url)}, 'PostgreSQL warehouse preloaded: {bool(database_url)}'\n"
         "print('warm')\n"
     )
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "PLATFORM_DATABASE_URL": database_url}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0 and "warm" in out.stdout, out.stderr[-2000:]
 
