@@ -589,6 +589,27 @@ def test_a_range_staged_at_once_is_each_date_staged_alone(tmp_path, landing_defa
         importer.ledger.close()
 
 
+@pytest.mark.parametrize("data", [
+    b"", b"\n", b"a", b"a\n", b"a,b\n1,2\n3,4", b"a,b\r\n1,2\r\n\r\n3,4\r\n", b"\xef\xbb\xbfa\n\n\n1\n",
+    b"\n\nheader\nx\n\ny\n", b"abcdef\n" * 9, b"abcdefg\n" * 9 + b"\r", b"\r\n" * 5,
+])
+def test_a_files_lines_are_found_a_chunk_at_a_time_as_in_one_pass(monkeypatch, data):
+    """Line ends are searched a chunk at a time (one reused mask instead of a file-sized one): line
+    numbers in rejects must not depend on where a chunk ends. Chunks of 7 bytes put line ends at,
+    before and after every chunk boundary of these files; the reference is the whole file at once."""
+    from platform_assets.ingestion import readers
+
+    monkeypatch.setattr(readers, "NEWLINE_CHUNK", 7)
+    arr = np.frombuffer(data, dtype=np.uint8)
+    assert readers.newline_offsets(arr).tolist() == np.flatnonzero(arr == 10).tolist()
+    lines = readers.LineIndex(data)
+    expected = [i for i, text in enumerate(data.split(b"\n")) if text.rstrip(b"\r")]
+    assert lines.nonempty.tolist() == expected
+    for i in expected:
+        shown = data.split(b"\n")[i].rstrip(b"\r").removeprefix(readers.BOM if i == 0 else b"")
+        assert lines.text(i + 1) == shown.decode()
+
+
 def _read_both_ways(name: str, data: bytes, columns: list[str], monkeypatch) -> bool:
     """Read JSON lines with the Arrow path and with the careful path (json.loads line by line);
     assert they give the same frame, columns and unparsed lines; whether Arrow took the file."""

@@ -46,13 +46,29 @@ class ParsedFile:
         return len(self.frame) + len(self.unparsed)
 
 
+NEWLINE_CHUNK = 1 << 22  # bytes of a file compared at a time when finding its line ends
+
+
+def newline_offsets(arr: np.ndarray) -> np.ndarray:
+    """Offsets of every b"\\n" in ``arr``, found a chunk at a time into one reused mask. A mask of
+    the whole file at once (64 MB for a bench-scale POS region) was new memory faulted in page
+    by page: ~0.13 s of the 0.17 s this took in a step, on the close's critical path."""
+    mask = np.empty(min(len(arr), NEWLINE_CHUNK), dtype=bool)
+    parts = [np.empty(0, dtype=np.intp)]
+    for start in range(0, len(arr), NEWLINE_CHUNK):
+        chunk = arr[start:start + NEWLINE_CHUNK]
+        found = np.equal(chunk, 10, out=mask[:len(chunk)])
+        parts.append(np.flatnonzero(found) + start)
+    return np.concatenate(parts)
+
+
 class LineIndex:
     """Maps the n-th non-empty line of a file to its physical line and text."""
 
     def __init__(self, data: bytes):
         self.data = data
         arr = np.frombuffer(data, dtype=np.uint8)
-        newlines = np.flatnonzero(arr == 10)
+        newlines = newline_offsets(arr)
         self.starts = np.concatenate([[0], newlines + 1])
         self.ends = np.concatenate([newlines, [len(arr)]])
         content_end = self.ends.copy()
