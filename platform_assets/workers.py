@@ -29,9 +29,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import queue
 import threading
 from collections.abc import Iterator
+from multiprocessing.reduction import ForkingPickler
 
 from dagster._core.executor import child_process_executor as _child
 from dagster._core.executor import multiprocess as _multiprocess
@@ -90,6 +92,7 @@ def _worker_main(tasks, events, stop, run_pid: int) -> None:
             return
         if command is None:
             return
+        command = pickle.loads(command)  # pickled by the run process as it handed the step over
         command.term_event = current["event"] = events_ctx.Event()
         if stop.is_set():
             command.term_event.set()
@@ -152,10 +155,17 @@ class StepWorkers:
         """What Dagster's execute_child_process_command yields, from a worker instead of a new process."""
         run_stop = command.term_event  # the executor's per-step event; it cannot travel in a queue
         command.term_event = None
+        # Pickled now, in the executor's thread, as Dagster pickles a step process's command when it
+        # starts the process. A queue pickles what it is given later, in a thread of its own, and
+        # the command refers to the executor's live state (the set of outputs ready so far, which
+        # other steps' events change meanwhile): a "set changed size during iteration" there was
+        # printed and the step dropped, and the run waited for it forever (seen once in ~250 runs
+        # of the benchmark's backfills). An error here fails the step instead.
+        payload = bytes(ForkingPickler.dumps(command))
         worker = self.acquire(ctx)
         done = False
         try:
-            worker.tasks.put(command)
+            worker.tasks.put(payload)
             yield worker.process
             while not done:
                 if run_stop.is_set() and not worker.stop.is_set():

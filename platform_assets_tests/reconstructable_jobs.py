@@ -151,3 +151,30 @@ def run_hold_job(dagster_home: str, directory: str, seconds: float) -> None:
     with dg.DagsterInstance.get() as instance:
         dg.execute_job(dg.reconstructable(worker_hold_job), instance=instance,
                        run_config={"ops": {"hold": {"config": {"dir": directory, "seconds": seconds}}}})
+
+
+# -- step commands handed to workers directly (test_workers) --------------------------------------
+# Dagster's child-process command base class has no public export; the worker runs any subclass.
+from dagster._core.executor.child_process_executor import ChildProcessCommand  # noqa: E402
+
+
+class PickleThreadCommand(ChildProcessCommand):
+    """A step command that records which thread pickled it (in the process handing it over)."""
+
+    def __init__(self):
+        self.term_event = None
+        self.pickled_by: list[int] = []
+
+    def __reduce__(self):
+        import threading
+
+        self.pickled_by.append(threading.get_ident())
+        return (PickleThreadCommand, ())
+
+    def execute(self):
+        return iter(())
+
+
+class UnpicklableCommand(PickleThreadCommand):
+    def __reduce__(self):
+        raise TypeError("this command cannot be pickled")

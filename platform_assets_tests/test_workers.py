@@ -7,13 +7,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from platform_assets_tests.processes import instance_home, wait_until
-from platform_assets_tests.reconstructable_jobs import run_hold_job, worker_crash_job, worker_reuse_job
+from platform_assets_tests.reconstructable_jobs import (
+    PickleThreadCommand, UnpicklableCommand, run_hold_job, worker_crash_job, worker_reuse_job,
+)
 
 
 def _pids(directory: Path) -> dict[str, int]:
@@ -67,6 +70,47 @@ def test_a_step_whose_worker_dies_fails_and_the_next_step_gets_a_new_worker(tmp_
     assert any("child process for step crash" in (m or "") for m in engine), engine
     pids = _pids(out)
     assert pids["after_crash"] != pids["crash"]
+
+
+def _hand_over(command) -> tuple[list, BaseException | None, int]:
+    """Run one command through a pool of workers in a thread, as the executor does: what it
+    yielded or raised, and that thread's id. A command the worker never receives would wait
+    forever: bounded."""
+    from platform_assets import workers
+
+    out: dict = {"events": [], "error": None, "thread": None}
+
+    def go() -> None:
+        out["thread"] = threading.get_ident()
+        run_stop = threading.Event()
+        command.term_event = run_stop
+        try:
+            with workers.step_workers() as pool:
+                out["events"] = list(pool.execute(multiprocessing.get_context("forkserver"), command))
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            out["error"] = exc
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the step was handed to a worker and never came back"
+    return out["events"], out["error"], out["thread"]
+
+
+def test_a_step_command_is_pickled_by_the_executors_thread_as_it_is_handed_over():
+    """The executor's command refers to its live state (the outputs ready so far), which changes
+    as other steps report. A queue pickles later in a thread of its own: a command that changed
+    meanwhile was dropped there and its run waited forever. It is pickled when handed over."""
+    command = PickleThreadCommand()
+    events, error, executor_thread = _hand_over(command)
+    assert error is None
+    assert command.pickled_by and set(command.pickled_by) == {executor_thread}
+    assert type(events[-1]).__name__ == "ChildProcessDoneEvent", events
+
+
+def test_a_step_command_that_cannot_be_pickled_fails_instead_of_waiting_forever():
+    events, error, _ = _hand_over(UnpicklableCommand())
+    assert isinstance(error, TypeError) and "cannot be pickled" in str(error), (events, error)
 
 
 def _spawn_hold(tmp_path: Path, seconds: float):
