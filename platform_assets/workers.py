@@ -159,8 +159,8 @@ class StepWorkers:
         # starts the process. A queue pickles what it is given later, in a thread of its own, and
         # the command refers to the executor's live state (the set of outputs ready so far, which
         # other steps' events change meanwhile): a "set changed size during iteration" there was
-        # printed and the step dropped, and the run waited for it forever (seen once in ~250 runs
-        # of the benchmark's backfills). An error here fails the step instead.
+        # printed and the step dropped, and the run waited for it forever (seen once, in one of
+        # make bench's per-date backfill runs). An error here fails the step instead.
         payload = bytes(ForkingPickler.dumps(command))
         worker = self.acquire(ctx)
         done = False
