@@ -79,6 +79,8 @@ def test_parts_stay_invisible_until_published_then_replace_the_partition_at_once
     assert sorted(wh.read(T, D1, D1)["value"]) == [10, 11, 20]
     only = wh.read(T, D1, D1, columns=["value"], where={"_file": ["pos_EMEA.csv"]})
     assert only.columns.tolist() == ["value"] and only["value"].tolist() == [20]
+    both = wh.read(T, D1, D1, where={"_file": ["pos_AMER.csv", "pos_EMEA.csv", "pos_APAC.csv"]})
+    assert sorted(both["value"]) == [10, 11, 20] and set(both["_file"]) == {"pos_AMER.csv", "pos_EMEA.csv"}
     # A whole-partition write after a parted one replaces it too, and a filter still works on it.
     wh.replace(T, part(D1, "APAC", [7]), [D1])
     assert wh.read(T, D1, D1)["value"].tolist() == [7]

@@ -131,20 +131,22 @@ class ParquetWarehouse(Warehouse):
     def read(self, table: Table, start: dt.date, end: dt.date, columns: Sequence[str] | None = None,
              where: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
         wanted = list(columns) if columns else None
-        read_cols = wanted if wanted is None or not where else list(dict.fromkeys([*wanted, *where]))
         parts = []
         for day in self.dates(table):
             if not start <= day <= end:
                 continue
             folder = self.partition_dir(table, day)
             pointer = self._current(folder)
-            files = pointer["files"]
-            if where and pointer["parts"] and pointer["part_column"] in where:
-                files = [pointer["parts"][v] for v in where[pointer["part_column"]] if v in pointer["parts"]]
+            files, filters = pointer["files"], dict(where or {})
+            if filters and pointer["parts"] and pointer["part_column"] in filters:
+                # A part's file holds its value's rows only (check_part, when it was staged): the
+                # files are the filter. Filtering a POS region's raw rows by file again took ~0.09 s.
+                files = [pointer["parts"][v] for v in filters.pop(pointer["part_column"]) if v in pointer["parts"]]
+            read_cols = wanted if wanted is None or not filters else list(dict.fromkeys([*wanted, *filters]))
             for name in files:
                 part = pq.read_table(folder / name, columns=read_cols)
-                if where:
-                    for column, values in where.items():
+                if filters:
+                    for column, values in filters.items():
                         part = part.filter(pc.is_in(part[column], value_set=pa.array(list(values), part[column].type)))
                     if wanted is not None:
                         part = part.select(wanted)
