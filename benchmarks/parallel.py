@@ -102,21 +102,9 @@ class PeakStepMemory:
         self._thread.join()
 
     def _sample(self) -> None:
-        me = os.getpid()
         while not self._stop.is_set():
-            parents = {}
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    try:
-                        stat = (entry / "stat").read_text()
-                        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-                    except (OSError, ValueError, IndexError):
-                        continue
-            for pid in parents:
-                p, depth = pid, 0
-                while p in parents and p != me and depth < 10:
-                    p, depth = parents[p], depth + 1
-                if p != me or depth < 3:  # steps: run process -> forkserver -> step
+            for pid, depth in descendants(os.getpid()):
+                if depth < 3:  # steps: run process -> forkserver -> step
                     continue
                 try:
                     for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
@@ -125,6 +113,28 @@ class PeakStepMemory:
                 except OSError:
                     continue
             self._stop.wait(self.interval)
+
+
+def descendants(pid: int) -> list[tuple[int, int]]:
+    """(pid, depth) of every process below ``pid``, from the kernel's lists of each thread's
+    children: a handful of files, where reading every process's stat to find them (as before
+    2026-12-04) cost the sampler ~2% of this 2-core machine during the measured parallel runs."""
+    out, frontier = [], [(pid, 0)]
+    while frontier:
+        parent, depth = frontier.pop()
+        try:
+            tasks = list((Path("/proc") / str(parent) / "task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            for child in children:
+                out.append((child, depth + 1))
+                frontier.append((child, depth + 1))
+    return out
 
 
 def small_landing(root: Path, start: dt.date, days: int) -> Path:
