@@ -26,7 +26,7 @@ from pathlib import Path
 import dagster as dg
 
 import platform_assets
-from platform_assets import definitions
+from platform_assets import allocator, definitions
 from platform_assets.settings import Settings
 
 SKIP = ("__main__", "preload")
@@ -107,5 +107,6 @@ def warm() -> None:
             pass
 
 
+allocator.tune()  # before warming: what the forkserver allocates is laid out as its workers' will be
 warm()
 gc.freeze()  # what the forkserver built stays out of every step's garbage collection

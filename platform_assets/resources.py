@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
+from platform_assets import allocator
 from platform_assets.ingestion.framework import Importer
 from platform_assets.ingestion.ledger import Ledger
 from platform_assets.settings import Settings
@@ -52,6 +53,9 @@ class PlatformResource(dg.ConfigurableResource):
 
     def importer(self) -> Importer:
         return Importer(self.settings().landing_dir, self.warehouse(), self.ledger())
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        allocator.tune()  # a step's large arrays reuse freed memory (platform_assets/allocator.py)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._warehouse is not None:
