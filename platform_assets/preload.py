@@ -107,6 +107,6 @@ def warm() -> None:
             pass
 
 
-allocator.tune()  # before warming: what the forkserver allocates is laid out as its workers' will be
+allocator.tune()  # the workers forked from this process start with its allocator settings
 warm()
 gc.freeze()  # what the forkserver built stays out of every step's garbage collection
