@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import queue
@@ -39,6 +40,10 @@ from dagster._core.executor import child_process_executor as _child
 from dagster._core.executor import multiprocess as _multiprocess
 
 PARENT_CHECK_SECONDS = 2.0
+# How long one round of the executor's loop waits for any of the run's workers to report when none
+# has (one wait for all of them, ended by the first event or worker exit): the loop still turns
+# this often to see the run's interrupts and the steps that became ready without an event.
+WAIT_SECONDS = 0.05
 RECYCLE_RSS_GB = 4.0  # a worker holding more than this after a step is retired (step peaks ~1.5 GB)
 _dagster_execute_child_process_command = _child.execute_child_process_command
 _active_pool: StepWorkers | None = None
@@ -66,6 +71,20 @@ def _orphaned(forkserver_pid: int, run_pid: int) -> bool:
     return False
 
 
+class _EventPipe:
+    """What a step command reports into (Dagster's child-process plumbing calls ``put``): each event
+    pickled and written to the run process as it happens, in the step's own thread. A
+    ``multiprocessing.Queue`` pickles in a feeder thread, and its reader can wait on one queue at a
+    time (the executor waited on each step's queue in turn); the run process waits on all its
+    workers' pipes at once."""
+
+    def __init__(self, connection):
+        self._connection = connection
+
+    def put(self, event) -> None:
+        self._connection.send(event)
+
+
 def _worker_main(tasks, events, stop, run_pid: int) -> None:
     """A worker's loop: run each step command it is given, as a step process would, until None.
     A worker whose run process is gone (killed without closing its workers) exits at its next
@@ -85,7 +104,6 @@ def _worker_main(tasks, events, stop, run_pid: int) -> None:
             command = tasks.get(timeout=PARENT_CHECK_SECONDS)
         except queue.Empty:
             if _orphaned(forkserver_pid, run_pid):
-                events.cancel_join_thread()  # nobody reads the events any more: do not wait to flush them
                 return
             continue
         except KeyboardInterrupt:  # Ctrl-C in a terminal reaches the whole process group
@@ -96,16 +114,32 @@ def _worker_main(tasks, events, stop, run_pid: int) -> None:
         command.term_event = current["event"] = events_ctx.Event()
         if stop.is_set():
             command.term_event.set()
-        _child._execute_command_in_child_process(events, command)
+        try:
+            _child._execute_command_in_child_process(_EventPipe(events), command)
+        except OSError:  # the run process closed its end: nobody reads this step's events any more
+            return
         current["event"] = None
 
 
 class StepWorker:
     def __init__(self, ctx):
-        self.tasks, self.events, self.stop = ctx.Queue(), ctx.Queue(), ctx.Event()
-        self.process = ctx.Process(target=_worker_main, args=(self.tasks, self.events, self.stop, os.getpid()),
+        self.tasks, self.stop = ctx.Queue(), ctx.Event()
+        self.events, sender = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_worker_main, args=(self.tasks, sender, self.stop, os.getpid()),
                                    name="platform-step-worker")
         self.process.start()
+        sender.close()  # the worker holds the only writing end: its exit ends the pipe
+        self.exited = False  # its process is gone (seen when waiting); what it sent is still read
+
+    def receive(self):
+        """The next event the worker sent, None if there is none yet, or
+        ``PROCESS_DEAD_AND_QUEUE_EMPTY`` once its process is gone and everything it sent is read."""
+        try:
+            if self.events.poll():
+                return self.events.recv()
+        except (EOFError, OSError):  # its end closed, possibly mid-event: the process is gone
+            self.exited = True
+        return _child.PROCESS_DEAD_AND_QUEUE_EMPTY if self.exited else None
 
     def close(self, timeout: float = 5.0) -> None:
         if self.process.is_alive():
@@ -114,8 +148,8 @@ class StepWorker:
             if self.process.is_alive():
                 self.process.terminate()
                 self.process.join(timeout)
-        for q in (self.tasks, self.events):
-            q.close()
+        self.tasks.close()
+        self.events.close()
 
 
 class StepWorkers:
@@ -124,6 +158,7 @@ class StepWorkers:
     def __init__(self):
         self._idle: list[StepWorker] = []
         self._all: list[StepWorker] = []
+        self._busy: list[StepWorker] = []  # running a step, oldest first
 
     def acquire(self, ctx) -> StepWorker:
         while self._idle:
@@ -146,6 +181,20 @@ class StepWorkers:
         if worker in self._all:
             self._all.remove(worker)
 
+    def _wait(self, worker: StepWorker) -> None:
+        """Once per round of the executor's loop (by the oldest running step, whose turn comes
+        once a round): wait until any busy worker sends an event or exits, at most
+        ``WAIT_SECONDS``. Dagster's own loop waits up to its tick on each step's queue in turn and
+        asks each process whether it is alive (a selector built per call): ~2 CPU-s of the run
+        process in a bench-scale day (py-spy), and an event waited behind its neighbours' ticks."""
+        if not self._busy or self._busy[0] is not worker:
+            return
+        sentinels = {w.process.sentinel: w for w in self._busy}
+        ready = multiprocessing.connection.wait([w.events for w in self._busy] + list(sentinels), WAIT_SECONDS)
+        for handle in ready:
+            if handle in sentinels:
+                sentinels[handle].exited = True
+
     def close(self) -> None:
         for worker in list(self._all):
             self._retire(worker)
@@ -164,20 +213,26 @@ class StepWorkers:
         payload = bytes(ForkingPickler.dumps(command))
         worker = self.acquire(ctx)
         done = False
+        self._busy.append(worker)
         try:
             worker.tasks.put(payload)
             yield worker.process
             while not done:
                 if run_stop.is_set() and not worker.stop.is_set():
                     worker.stop.set()
-                event = _child._poll_for_event(worker.process, worker.events)
+                event = worker.receive()
+                if event is None:
+                    self._wait(worker)
+                    event = worker.receive()
                 if event == _child.PROCESS_DEAD_AND_QUEUE_EMPTY:
                     break
-                yield event
+                yield event  # None: nothing yet, the executor's loop goes on to its other steps
                 done = isinstance(event, (_child.ChildProcessDoneEvent, _child.ChildProcessSystemErrorEvent))
             if not done:
+                worker.process.join(PARENT_CHECK_SECONDS)  # its exit code, for the crash explanation
                 raise _child.ChildProcessCrashException(pid=worker.process.pid, exit_code=worker.process.exitcode)
         finally:
+            self._busy.remove(worker)
             self.release(worker, reusable=done and not worker.stop.is_set())
 
 
