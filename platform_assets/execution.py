@@ -59,6 +59,8 @@ def max_concurrent_steps(env_value: str | None = None) -> int:
 # one per round, 20 ms per quiet neighbour, and its slot stays taken until they are all through:
 # a month's import run stalled 4 s at a time. At 5 ms: 28-day backfill 49.6 s -> 43.7 s (median of
 # 2, interleaved); a quiet round costs the orchestrator ~15 ms of waiting, not CPU.
+# With step workers (the default) this applies only to a process per step (PLATFORM_STEP_WORKERS=0):
+# the workers' pipes are waited on together instead (workers.StepWorkers._wait).
 EVENT_POLL_SECONDS = 0.005
 
 
